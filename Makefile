@@ -1,0 +1,45 @@
+# Communitarium: `make run` serves the app, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export FLASK_APP := wsgi:app
+
+.PHONY: run test demo migrate clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# One key for all workers, written before any of them starts.
+instance/secret_key:
+	mkdir -p instance
+	umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $@
+
+migrate: $(VENV)/.runtime instance/secret_key
+	$(BIN)/flask db upgrade
+
+# Without REDIS_URL, rate-limit counters live in the one worker process
+# (threads share them); with Redis, every worker shares them, so run more.
+run: migrate
+	@if [ -n "$$REDIS_URL" ]; then \
+	  workers=$$((2 * $$(nproc) + 1)); echo "Rate limits in Redis; $$workers workers"; \
+	  exec $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $$workers --access-logfile - wsgi:app; \
+	else \
+	  echo "No REDIS_URL: one worker with 8 threads, so rate limits hold"; \
+	  exec $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 1 --threads 8 --access-logfile - wsgi:app; \
+	fi
+
+demo: migrate
+	$(BIN)/flask seed-demo
+
+test: $(VENV)/.dev
+	@scripts/test-all.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,96 @@
+"""Account forms. Every form carries a CSRF token (Flask-WTF)."""
+
+from zoneinfo import available_timezones
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import Email, InputRequired, Length, ValidationError
+
+from . import passwords
+
+
+class NewPassword:
+    """At least 8 characters, no composition rules, not a common password."""
+
+    def __call__(self, form, field):
+        value = field.data or ""
+        if len(value) < passwords.MIN_LENGTH:
+            raise ValidationError(_l("Use at least %(n)s characters. A few words together work well.",
+                                     n=passwords.MIN_LENGTH))
+        if len(value) > passwords.MAX_LENGTH:
+            raise ValidationError(_l("Please keep it under %(n)s characters.", n=passwords.MAX_LENGTH))
+        if passwords.is_common(value):
+            raise ValidationError(_l("That one is on the list of passwords people guess first. "
+                                     "Try a few words only you would put together."))
+
+
+def valid_time_zone(form, field):
+    if field.data and field.data not in zone_names():
+        raise ValidationError(_l("We don't know that time zone. Pick one from the list."))
+
+
+_ZONES: list[str] = []
+
+
+def zone_names() -> list[str]:
+    if not _ZONES:
+        _ZONES.extend(sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))))
+        _ZONES.append("UTC")
+    return _ZONES
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+EMAIL = [InputRequired(_l("Please give your email address.")), Length(max=320),
+         Email(_l("That doesn't look like an email address."), check_deliverability=False)]
+
+
+class RegisterForm(FlaskForm):
+    display_name = StringField(_l("Your name, as neighbours know you"),
+                               validators=[InputRequired(_l("Please tell us what to call you.")), Length(max=80)])
+    email = EmailField(_l("Email"), validators=EMAIL, filters=[_strip])
+    password = PasswordField(_l("Password"), validators=[InputRequired(_l("Please choose a password.")), NewPassword()])
+    # Filled from the browser's own setting when JavaScript runs; a zone we do
+    # not know is dropped rather than shown as an error on a field nobody sees.
+    time_zone = HiddenField(filters=[lambda z: z if z in zone_names() else None])
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=EMAIL, filters=[_strip])
+    password = PasswordField(_l("Password"), validators=[InputRequired(_l("Please give your password."))])
+    remember = BooleanField(_l("Keep me signed in on this device"))
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=EMAIL, filters=[_strip])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[InputRequired(_l("Please choose a password.")), NewPassword()])
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"),
+                                     validators=[InputRequired(_l("Please give your current password."))])
+    password = PasswordField(_l("New password"), validators=[InputRequired(_l("Please choose a password.")), NewPassword()])
+
+
+class TimeZoneForm(FlaskForm):
+    time_zone = SelectField(_l("Time zone"), validators=[InputRequired(), valid_time_zone], validate_choice=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.time_zone.choices = zone_names()
+
+
+class ConfirmPasswordForm(FlaskForm):
+    """Deleting an account asks for the password once more."""
+
+    password = PasswordField(_l("Your password"), validators=[InputRequired(_l("Please give your password."))])
+
+
+class PlainForm(FlaskForm):
+    """Only a CSRF token, for one-button posts (log out, resend)."""
