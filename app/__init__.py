@@ -59,8 +59,10 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from . import cli
     from .auth import bp as auth_bp
+    from .circles import bp as circles_bp
     from .home import bp as home_bp
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(circles_bp)
     app.register_blueprint(home_bp)
     cli.init_app(app)

@@ -91,7 +91,7 @@ def write_transaction() -> Iterator[None]:
     :raise RuntimeError: if the session holds unflushed changes, which ending
         the read transaction would commit by surprise.
     """
-    session = db.session
+    session = db.session()  # the real Session behind the scoped proxy
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("write_transaction() called with pending changes")
     if session.in_transaction():

@@ -155,8 +155,8 @@ def test_logout_ends_the_session_on_the_server(app, client):
     # A copy of the old remember cookie no longer signs anyone in.
     thief = app.test_client()
     thief.set_cookie("remember_token", cookie.value)
-    assert client.get("/auth/account").status_code == 302
-    assert thief.get("/auth/account").status_code == 302
+    assert client.get("/auth/account").status_code == 303
+    assert thief.get("/auth/account").status_code == 303
 
 
 def test_sign_out_everywhere_ends_every_session(app, client):
@@ -168,11 +168,11 @@ def test_sign_out_everywhere_ends_every_session(app, client):
     response = post(laptop, "/auth/account/sign-out-everywhere")
     assert response.status_code == 303
     assert count(app, LoginSession) == 0
-    assert phone.get("/auth/account").status_code == 302
-    assert laptop.get("/auth/account").status_code == 302
+    assert phone.get("/auth/account").status_code == 303
+    assert laptop.get("/auth/account").status_code == 303
     # Not even the remember cookie brings the phone back.
     phone.set_cookie("session", "")
-    assert phone.get("/auth/account").status_code == 302
+    assert phone.get("/auth/account").status_code == 303
 
 
 def test_signed_in_pages_are_not_stored(app, client):
@@ -201,7 +201,7 @@ def test_change_password_signs_out_other_devices(app, client):
                     {"current_password": PASSWORD, "password": "a brand new passphrase"})
     assert response.status_code == 303
     assert client.get("/auth/account").status_code == 200
-    assert other.get("/auth/account").status_code == 302
+    assert other.get("/auth/account").status_code == 303
     assert login(app.test_client(), password=PASSWORD).status_code == 422
     assert login(app.test_client(), password="a brand new passphrase").status_code == 303
 
@@ -224,7 +224,7 @@ def test_reset_password_by_mail(app, client, mailbox):
     assert client.get(link).status_code == 200
     response = post(client, link, {"password": "my new long password"})
     assert response.status_code == 303
-    assert laptop.get("/auth/account").status_code == 302  # every session ended
+    assert laptop.get("/auth/account").status_code == 303  # every session ended
     assert login(client, password="my new long password").status_code == 303
     # Single use.
     assert app.test_client().get(link).status_code == 410
@@ -284,7 +284,7 @@ def test_delete_account(app, client, mailbox):
         assert user.is_deleted and user.email is None and user.password_hash is None
         assert user.shown_name == "a former member"
     assert count(app, LoginSession) == 0
-    assert other.get("/auth/account").status_code == 302
+    assert other.get("/auth/account").status_code == 303
     assert login(app.test_client()).status_code == 422
     # A reset link cannot bring it back.
     post(app.test_client(), "/auth/reset", {"email": "ada@example.org"})

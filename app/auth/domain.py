@@ -199,6 +199,42 @@ def _set_password(user: User, new_password: str) -> None:
         user.email_verified_at = now
 
 
+# --- arriving ---------------------------------------------------------------------
+
+# Areas built on accounts hear when someone arrives (registers, confirms their
+# address, or signs in), with the page they were heading for: circles use it
+# to keep an invitation until it can be used. A handler may commit its own
+# work and may return where the person should land.
+ArrivalHandler = Callable[[User, "str | None"], "str | None"]
+_arrival_handlers: list[ArrivalHandler] = []
+_registration_exemptions: list[Callable[[], bool]] = []
+
+
+def on_arrival(handler: ArrivalHandler) -> ArrivalHandler:
+    if handler not in _arrival_handlers:
+        _arrival_handlers.append(handler)
+    return handler
+
+
+def arrive(user: User, next_url: str | None) -> str | None:
+    landing = None
+    for handler in _arrival_handlers:
+        landing = handler(user, next_url) or landing
+    return landing
+
+
+def exempt_from_registration_limit(predicate: Callable[[], bool]) -> Callable[[], bool]:
+    """Sign-ups a predicate vouches for (an invitation with uses left) are
+    bounded by that, not by the per-address limit."""
+    if predicate not in _registration_exemptions:
+        _registration_exemptions.append(predicate)
+    return predicate
+
+
+def registration_exempt() -> bool:
+    return any(predicate() for predicate in _registration_exemptions)
+
+
 # --- deleting an account ---------------------------------------------------
 
 # Areas built on accounts (circles, gatherings, ...) register what deleting an

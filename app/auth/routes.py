@@ -35,19 +35,32 @@ def _sign_in(user: User, remember: bool) -> None:
     login_user(user, remember=remember)
 
 
+@login_manager.unauthorized_handler
+def unauthorized():
+    # 303 with the path (not the full URL) as next, so a member whose session
+    # expired gets back to where they were.
+    target = request.full_path if request.query_string else request.path
+    return redirect(url_for("auth.login", next=target), 303)
+
+
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(_limit("LIMIT_REGISTER_PER_IP"), key_func=client_key, methods=["POST"])
+@limiter.limit(_limit("LIMIT_REGISTER_PER_IP"), key_func=client_key, methods=["POST"],
+               exempt_when=domain.registration_exempt)
 def register():
+    next_url = safe_next(request.args.get("next"), "")
     if current_user.is_authenticated:
-        return redirect(url_for("home.index"))
+        return redirect(next_url or url_for("home.index"))
     form = RegisterForm()
     if not form.validate_on_submit():
-        return _invalid("auth/register.html", form=form) if form.is_submitted() else render_template(
-            "auth/register.html", form=form)
-    domain.register(form.email.data, form.display_name.data, form.password.data, form.time_zone.data)
+        page = render_template("auth/register.html", form=form)
+        return (page, 422) if form.is_submitted() else page
+    user = domain.register(form.email.data, form.display_name.data, form.password.data, form.time_zone.data)
+    if user is not None:
+        db.session.flush()
+        domain.arrive(user, next_url or None)
     db.session.commit()
     session["registered_email"] = domain.normalize_email(form.email.data)
-    return redirect(url_for("auth.check_email"), 303)
+    return redirect(url_for("auth.check_email", next=next_url or None), 303)
 
 
 @bp.route("/check-email")
@@ -72,7 +85,7 @@ def login():
         form.password.errors.append(_("That email and password don't match. Check both, or reset your password."))
         return _invalid("auth/login.html", form=form, next_url=next_url)
     _sign_in(user, form.remember.data)
-    return redirect(next_url, 303)
+    return redirect(domain.arrive(user, next_url) or next_url, 303)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -104,9 +117,10 @@ def verify(token: str):
         return render_template("auth/verify.html", form=form, failed=True), 410
     db.session.commit()
     flash(_("Thank you: your email address is confirmed."), "success")
-    if current_user.is_authenticated:
-        return redirect(url_for("home.index"), 303)
-    return redirect(url_for("auth.login"), 303)
+    landing = domain.arrive(user, None)
+    if current_user.is_authenticated and current_user.id == user.id:
+        return redirect(landing or url_for("home.index"), 303)
+    return redirect(url_for("auth.login", next=landing), 303)
 
 
 def _resend_key() -> str:

@@ -4,6 +4,7 @@ from flask import render_template
 from flask_login import current_user
 
 from ..auth.forms import PlainForm
+from ..circles import domain as circles
 from . import bp
 
 
@@ -11,4 +12,7 @@ from . import bp
 def index():
     if not current_user.is_authenticated:
         return render_template("home/welcome.html")
-    return render_template("home/index.html", plain_form=PlainForm())
+    return render_template(
+        "home/index.html", plain_form=PlainForm(), circles=circles.circles_of(current_user),
+        pending=circles.pending_invitation(current_user),
+        waiting=circles.waiting_requests(current_user))

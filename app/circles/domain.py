@@ -1,0 +1,357 @@
+"""What circles can do, as plain functions the views and tests call.
+
+Functions that only add rows work in the caller's transaction (the caller
+commits). Read-check-writes (joining through a limited invitation, approving,
+the last steward leaving) run in ``write_transaction`` and commit themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, select, update
+
+from ..auth.domain import new_token, token_hash
+from ..auth.models import User
+from ..database import utcnow, write_transaction
+from ..extensions import db
+from ..text import render_markdown
+from .models import Circle, Invitation, JoinRequest, LogEntry, Membership, PendingJoin
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$")
+SETTINGS_FIELDS = ("name", "description", "area", "time_zone", "language", "join_mode",
+                   "join_question", "members_can_invite")
+
+
+class CircleError(Exception):
+    """A rule of the circle said no; the message is for the person."""
+
+
+# --- the log --------------------------------------------------------------------
+
+def log(circle: Circle, actor: User | None, action: str, subject: User | None = None, **details) -> LogEntry:
+    entry = LogEntry(circle_id=circle.id, actor_id=actor.id if actor else None, action=action,
+                     subject_id=subject.id if subject else None, details=details)
+    db.session.add(entry)
+    return entry
+
+
+def log_entries(circle: Circle, limit: int = 50, before_id: int | None = None) -> list[LogEntry]:
+    query = (select(LogEntry).where(LogEntry.circle_id == circle.id)
+             .options(db.joinedload(LogEntry.actor), db.joinedload(LogEntry.subject))
+             .order_by(LogEntry.id.desc()).limit(limit))
+    if before_id:
+        query = query.where(LogEntry.id < before_id)
+    return list(db.session.scalars(query))
+
+
+# --- circles and members ------------------------------------------------------------
+
+def slug_taken(slug: str) -> bool:
+    return db.session.scalar(select(Circle.id).where(Circle.slug == slug)) is not None
+
+
+def create_circle(founder: User, *, name: str, slug: str, description: str = "", area: str = "",
+                  time_zone: str, language: str = "en", join_mode: str = "open", join_question: str = "",
+                  members_can_invite: bool = False) -> Circle:
+    """Found a circle; its founder is its first steward."""
+    circle = Circle(slug=slug, name=name.strip(), description_source=description,
+                    description_html=render_markdown(description), area=area.strip(), time_zone=time_zone,
+                    language=language, join_mode=join_mode, join_question=join_question.strip(),
+                    members_can_invite=members_can_invite)
+    db.session.add(circle)
+    db.session.flush()
+    db.session.add(Membership(circle_id=circle.id, user_id=founder.id, role="steward"))
+    _adopt_time_zone(founder, circle)
+    log(circle, founder, "circle_created")
+    return circle
+
+
+def _adopt_time_zone(user: User, circle: Circle) -> None:
+    # A person who never chose a zone lives where their first circle does.
+    if not user.time_zone:
+        user.time_zone = circle.time_zone
+
+
+def update_settings(circle: Circle, actor: User, **values) -> list[str]:
+    """Change a circle's settings; one log entry naming what changed."""
+    changed = []
+    for field in SETTINGS_FIELDS:
+        if field not in values:
+            continue
+        current = circle.description_source if field == "description" else getattr(circle, field)
+        if values[field] == current:
+            continue
+        changed.append(field)
+        if field == "description":
+            circle.description_source = values[field]
+            circle.description_html = render_markdown(values[field])
+        else:
+            setattr(circle, field, values[field])
+    if changed:
+        log(circle, actor, "settings_changed", fields=changed)
+    return changed
+
+
+def membership_of(circle_id: int, user: User) -> Membership | None:
+    return db.session.scalar(select(Membership).where(
+        Membership.circle_id == circle_id, Membership.user_id == user.id))
+
+
+def find_circle_for_member(slug: str, user: User) -> tuple[Circle, Membership] | None:
+    """The circle and the person's membership, in one query; None for a
+    circle that does not exist and for one they are not in alike."""
+    row = db.session.execute(
+        select(Circle, Membership).join(Membership, Membership.circle_id == Circle.id)
+        .where(Circle.slug == slug, Membership.user_id == user.id)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def members(circle: Circle) -> list[Membership]:
+    return list(db.session.scalars(
+        select(Membership).join(User, Membership.user_id == User.id)
+        .where(Membership.circle_id == circle.id)
+        .options(db.contains_eager(Membership.user))
+        .order_by(func.lower(User.display_name), User.id)
+    ))
+
+
+def circles_of(user: User) -> list[tuple[Circle, Membership]]:
+    return [(row[0], row[1]) for row in db.session.execute(
+        select(Circle, Membership).join(Membership, Membership.circle_id == Circle.id)
+        .where(Membership.user_id == user.id).order_by(func.lower(Circle.name))
+    )]
+
+
+def set_offers(membership: Membership, offers: str) -> None:
+    membership.offers = offers.strip()
+
+
+def make_steward(circle: Circle, actor: User, membership: Membership) -> None:
+    if membership.circle_id != circle.id:
+        raise CircleError(_("That person is not in this circle."))
+    if membership.is_steward:
+        raise CircleError(_("%(name)s is already a steward.", name=membership.user.shown_name))
+    membership.role = "steward"
+    log(circle, actor, "steward_made", subject=membership.user)
+
+
+def _lock_circle(circle_id: int) -> Circle:
+    # Serialises membership changes of one circle (FOR UPDATE on PostgreSQL,
+    # the IMMEDIATE transaction on SQLite).
+    return db.session.scalars(select(Circle).where(Circle.id == circle_id).with_for_update()).one()
+
+
+def _steward_count(circle_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(Membership).where(
+        Membership.circle_id == circle_id, Membership.role == "steward"))
+
+
+def leave_circle(circle_id: int, user: User) -> None:
+    """Leave a circle. The last steward must first make someone else one."""
+    with write_transaction():
+        circle = _lock_circle(circle_id)
+        membership = membership_of(circle_id, user)
+        if membership is None:
+            return
+        if membership.is_steward and _steward_count(circle_id) == 1:
+            raise CircleError(_("You are the only steward of %(circle)s. Make another member a steward "
+                                "first, so the circle does not hang on nobody.", circle=circle.name))
+        db.session.delete(membership)
+        log(circle, user, "member_left", subject=user)
+
+
+# --- invitations and joining ---------------------------------------------------
+
+def can_invite(circle: Circle, membership: Membership) -> bool:
+    return membership.is_steward or circle.members_can_invite
+
+
+def create_invitation(circle: Circle, actor: User, *, days: int, max_uses: int, note: str = "") -> str:
+    """Make an invitation link; returns its token, which is shown only now."""
+    raw, hashed = new_token()
+    invitation = Invitation(circle_id=circle.id, token_hash=hashed, note=note.strip(), created_by_id=actor.id,
+                            expires_at=utcnow() + dt.timedelta(days=days), max_uses=max_uses)
+    db.session.add(invitation)
+    db.session.flush()
+    log(circle, actor, "invitation_made", invitation=invitation.id, note=invitation.note,
+        max_uses=max_uses, days=days)
+    return raw
+
+
+def invitations(circle: Circle) -> list[Invitation]:
+    return list(db.session.scalars(
+        select(Invitation).where(Invitation.circle_id == circle.id)
+        .options(db.joinedload(Invitation.created_by)).order_by(Invitation.id.desc())
+    ))
+
+
+def revoke_invitation(circle: Circle, actor: User, invitation: Invitation) -> None:
+    if invitation.revoked_at is not None:
+        raise CircleError(_("That invitation was already revoked."))
+    invitation.revoked_at = utcnow()
+    log(circle, actor, "invitation_revoked", invitation=invitation.id, note=invitation.note)
+
+
+def find_invitation(raw: str) -> Invitation | None:
+    return db.session.scalar(select(Invitation).where(Invitation.token_hash == token_hash(raw)))
+
+
+def invitation_problem(invitation: Invitation | None) -> str | None:
+    """Why an invitation cannot be used now, in words for the visitor."""
+    if invitation is None:
+        return _("This invitation link is not valid. Ask the person who sent it for a new one.")
+    if invitation.revoked_at is not None:
+        return _("This invitation was withdrawn. Ask the person who sent it for a new one.")
+    if invitation.expires_at <= utcnow():
+        return _("This invitation has expired. Ask the person who sent it for a new one.")
+    if invitation.uses >= invitation.max_uses:
+        return _("This invitation has been used as many times as it allows. Ask for a new one.")
+    return None
+
+
+def _spend_invitation(invitation_id: int) -> bool:
+    """Take one use, only if one is left: the check and the write are one statement."""
+    now = utcnow()
+    return db.session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation_id, Invitation.uses < Invitation.max_uses,
+               Invitation.revoked_at.is_(None), Invitation.expires_at > now)
+        .values(uses=Invitation.uses + 1)
+    ).rowcount == 1
+
+
+def join(user: User, invitation_id: int, answer: str = "") -> Membership | JoinRequest:
+    """Use an invitation: join at once, or, where the circle asks a question,
+    leave the answer for a steward. Commits.
+
+    :raise CircleError: the invitation cannot be used, or the answer is missing.
+    """
+    if not user.is_verified:
+        raise CircleError(_("Please confirm your email address first."))
+    with write_transaction():
+        invitation = db.session.scalars(
+            select(Invitation).where(Invitation.id == invitation_id).with_for_update()).one()
+        circle = db.session.get(Circle, invitation.circle_id)
+        existing = membership_of(circle.id, user)
+        db.session.execute(delete(PendingJoin).where(PendingJoin.user_id == user.id))
+        if existing is not None:
+            return existing
+        request = None
+        if circle.join_mode == "question":
+            request = db.session.scalar(select(JoinRequest).where(
+                JoinRequest.circle_id == circle.id, JoinRequest.user_id == user.id))
+            if request is not None and request.status == "pending":
+                return request
+            if not answer.strip():
+                raise CircleError(_("Please answer the circle's question."))
+        problem = invitation_problem(invitation)
+        if problem or not _spend_invitation(invitation.id):
+            raise CircleError(problem or _("This invitation has been used as many times as it allows."))
+        if circle.join_mode == "question":
+            if request is None:
+                request = JoinRequest(circle_id=circle.id, user_id=user.id)
+                db.session.add(request)
+            request.answer, request.status = answer.strip(), "pending"
+            request.decided_at = request.decided_by_id = None
+            return request
+        membership = Membership(circle_id=circle.id, user_id=user.id)
+        db.session.add(membership)
+        _adopt_time_zone(user, circle)
+        return membership
+
+
+def remember_invitation(user: User, invitation: Invitation) -> None:
+    """Keep an invitation for someone who cannot use it yet (in the caller's transaction)."""
+    pending = db.session.get(PendingJoin, user.id)
+    if pending is None:
+        db.session.add(PendingJoin(user_id=user.id, invitation_id=invitation.id))
+    else:
+        pending.invitation_id = invitation.id
+
+
+def pending_invitation(user: User) -> Invitation | None:
+    pending = db.session.get(PendingJoin, user.id)
+    return pending.invitation if pending else None
+
+
+def pending_requests(circle: Circle) -> list[JoinRequest]:
+    return list(db.session.scalars(
+        select(JoinRequest).where(JoinRequest.circle_id == circle.id, JoinRequest.status == "pending")
+        .options(db.joinedload(JoinRequest.user)).order_by(JoinRequest.created_at)
+    ))
+
+
+def decide_request(circle: Circle, actor: User, request_id: int, approve: bool) -> JoinRequest:
+    """Approve or decline an answer, once. Commits.
+
+    :raise CircleError: it was already decided (a second click, or another steward).
+    """
+    with write_transaction():
+        request = db.session.scalars(select(JoinRequest).where(
+            JoinRequest.id == request_id, JoinRequest.circle_id == circle.id).with_for_update()).one_or_none()
+        if request is None:
+            raise CircleError(_("There is no such request."))
+        if request.status != "pending":
+            raise CircleError(_("That request was already %(status)s.",
+                                status=_("approved") if request.status == "approved" else _("declined")))
+        request.status = "approved" if approve else "declined"
+        request.decided_at, request.decided_by_id = utcnow(), actor.id
+        if approve and membership_of(circle.id, request.user) is None:
+            db.session.add(Membership(circle_id=circle.id, user_id=request.user_id))
+            _adopt_time_zone(request.user, circle)
+        log(circle, actor, "member_approved" if approve else "member_declined", subject=request.user)
+        return request
+
+
+# --- when someone deletes their account -------------------------------------------
+
+def _successor(circle_id: int, leaving: User) -> Membership | None:
+    return db.session.scalars(
+        select(Membership).where(Membership.circle_id == circle_id, Membership.user_id != leaving.id)
+        .order_by(Membership.joined_at, Membership.id).limit(1)
+    ).first()
+
+
+def sole_stewardships(user: User) -> list[tuple[Circle, Membership | None]]:
+    """Circles where this person is the only steward, with who would take over."""
+    result = []
+    for circle, membership in circles_of(user):
+        if membership.is_steward and _steward_count(circle.id) == 1:
+            result.append((circle, _successor(circle.id, user)))
+    return result
+
+
+def describe_account_deletion(user: User) -> list[str]:
+    lines = []
+    for circle, successor in sole_stewardships(user):
+        if successor is None:
+            lines.append(_("You are the only member of %(circle)s; it will have no members left.",
+                           circle=circle.name))
+        else:
+            lines.append(_("You are the only steward of %(circle)s: stewardship passes to %(name)s, "
+                           "its longest-standing member, and the circle's log will say so.",
+                           circle=circle.name, name=successor.user.shown_name))
+    return lines
+
+
+def withdraw_from_circles(user: User) -> None:
+    """Account deletion: hand on stewardship, then leave every circle."""
+    for circle, successor in sole_stewardships(user):
+        if successor is not None:
+            successor.role = "steward"
+            log(circle, None, "stewardship_passed", subject=successor.user)
+    db.session.execute(delete(Membership).where(Membership.user_id == user.id))
+    db.session.execute(delete(PendingJoin).where(PendingJoin.user_id == user.id))
+    db.session.execute(delete(JoinRequest).where(JoinRequest.user_id == user.id,
+                                                 JoinRequest.status == "pending"))
+
+
+def waiting_requests(user: User) -> list[tuple[Circle, JoinRequest]]:
+    """The person's own answers still waiting for a steward."""
+    return [(row[0], row[1]) for row in db.session.execute(
+        select(Circle, JoinRequest).join(JoinRequest, JoinRequest.circle_id == Circle.id)
+        .where(JoinRequest.user_id == user.id, JoinRequest.status == "pending"))]

@@ -1,0 +1,82 @@
+"""Circle forms."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+
+from ..auth.forms import valid_time_zone, zone_names
+from .domain import SLUG_PATTERN, slug_taken
+
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("es", "Español"), ("fr", "Français"),
+             ("it", "Italiano"), ("nl", "Nederlands"), ("pl", "Polski"), ("pt", "Português"),
+             ("sv", "Svenska"), ("tr", "Türkçe")]
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class CircleSettingsForm(FlaskForm):
+    name = StringField(_l("Name"), filters=[_strip],
+                       validators=[InputRequired(_l("Please give the circle a name.")), Length(max=80)])
+    description = TextAreaField(_l("What is this circle about?"), validators=[Optional(), Length(max=5000)])
+    area = StringField(_l("Where (a street, a building, a neighbourhood)"), filters=[_strip],
+                       validators=[Optional(), Length(max=120)])
+    time_zone = SelectField(_l("Time zone"), validators=[InputRequired(), valid_time_zone], validate_choice=False)
+    language = SelectField(_l("Language"), choices=LANGUAGES)
+    join_mode = RadioField(_l("How do people join?"), default="open", choices=[
+        ("open", _l("Anyone with an invitation link joins at once")),
+        ("question", _l("Joiners answer a question, and a steward approves them")),
+    ])
+    join_question = TextAreaField(_l("The question for joiners"), filters=[_strip],
+                                  validators=[Optional(), Length(max=500)])
+    members_can_invite = BooleanField(_l("Any member may make invitation links, not only stewards"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.time_zone.choices = zone_names()
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        # Optional() ends the field's own chain on empty input, so this check
+        # of two fields together lives here.
+        if self.join_mode.data == "question" and not self.join_question.data:
+            self.join_question.errors = [*self.join_question.errors,
+                                         _l("Write the question joiners should answer.")]
+            return False
+        return valid
+
+
+class NewCircleForm(CircleSettingsForm):
+    slug = StringField(_l("Web address"), filters=[lambda v: v.strip().lower() if isinstance(v, str) else v],
+                       validators=[InputRequired(_l("Please choose a web address."))])
+
+    field_order = ("name", "slug")
+
+    def validate_slug(self, field):
+        if not SLUG_PATTERN.match(field.data or ""):
+            raise ValidationError(_l("Use 3 to 40 lowercase letters, digits and dashes, "
+                                     "starting and ending with a letter or digit, like elm-street."))
+        if slug_taken(field.data):
+            raise ValidationError(_l("Another circle already has that address. Try another, like %(s)s-2.",
+                                     s=field.data))
+
+
+class InvitationForm(FlaskForm):
+    days = SelectField(_l("Works for"), coerce=int, default=7, choices=[
+        (1, _l("1 day")), (7, _l("1 week")), (14, _l("2 weeks")), (30, _l("30 days"))])
+    max_uses = IntegerField(_l("How many people can use it"), default=10, validators=[
+        InputRequired(_l("Say how many people may use it.")),
+        NumberRange(1, 500, _l("Between 1 and 500 people."))])
+    note = StringField(_l("A note for yourselves (who it is for)"), filters=[_strip],
+                       validators=[Optional(), Length(max=120)])
+
+
+class OffersForm(FlaskForm):
+    offers = TextAreaField(_l("What are you glad to offer or lend a hand with?"), filters=[_strip],
+                           validators=[Optional(), Length(max=300)])
+
+
+class JoinForm(FlaskForm):
+    answer = TextAreaField(_l("Your answer"), filters=[_strip], validators=[Optional(), Length(max=2000)])

@@ -1,0 +1,298 @@
+"""Circle views: thin; the rules live in domain.py, access in access.py."""
+
+import re
+from urllib.parse import urlsplit
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
+
+from ..auth import domain as accounts
+from ..auth.access import verified_required
+from ..auth.forms import PlainForm
+from ..database import utcnow
+from ..extensions import db
+from ..htmx import is_partial_request
+from . import bp, domain
+from .access import circle_page, redirect_visitors
+from .forms import CircleSettingsForm, InvitationForm, JoinForm, NewCircleForm, OffersForm
+from .models import Invitation, JoinRequest, Membership
+
+bp.before_app_request(redirect_visitors)
+
+JOIN_PATH = re.compile(r"^/join/([A-Za-z0-9_-]{20,})$")
+
+
+def _form_page(template: str, form, **context):
+    page = render_template(template, form=form, **context)
+    return (page, 422) if form.is_submitted() else page
+
+
+# --- account hooks -----------------------------------------------------------------
+
+def _invitation_in(next_url: str | None) -> Invitation | None:
+    match = JOIN_PATH.match(urlsplit(next_url).path) if next_url else None
+    return domain.find_invitation(match.group(1)) if match else None
+
+
+@accounts.on_arrival
+def _arrive(user, next_url):
+    """Keep the invitation someone came with; once they are verified, use it."""
+    invitation = _invitation_in(next_url)
+    if invitation is not None and domain.invitation_problem(invitation) is None:
+        domain.remember_invitation(user, invitation)
+        db.session.commit()
+    if not user.is_verified:
+        return None
+    pending = domain.pending_invitation(user)
+    if pending is None:
+        return None
+    if pending.circle.join_mode == "question":
+        return url_for("circles.join_pending")
+    try:
+        membership = domain.join(user, pending.id)
+    except domain.CircleError:
+        return url_for("circles.join_pending")
+    return url_for("circles.overview", slug=membership.circle.slug)
+
+
+@accounts.exempt_from_registration_limit
+def _signing_up_through_an_invitation() -> bool:
+    invitation = _invitation_in(request.args.get("next"))
+    return invitation is not None and domain.invitation_problem(invitation) is None
+
+
+accounts.deletion_warning(domain.describe_account_deletion)
+accounts.on_account_deleted(domain.withdraw_from_circles)
+
+
+# --- founding a circle -------------------------------------------------------------
+
+@bp.route("/circles/new", methods=["GET", "POST"])
+@verified_required
+def new_circle():
+    form = NewCircleForm(time_zone=current_user.time_zone or "UTC")
+    if not form.validate_on_submit():
+        return _form_page("circles/new.html", form)
+    try:
+        circle = domain.create_circle(
+            current_user, name=form.name.data, slug=form.slug.data, description=form.description.data or "",
+            area=form.area.data or "", time_zone=form.time_zone.data, language=form.language.data,
+            join_mode=form.join_mode.data, join_question=form.join_question.data or "",
+            members_can_invite=form.members_can_invite.data)
+        db.session.commit()
+    except IntegrityError:  # the same address taken a moment ago
+        db.session.rollback()
+        form.slug.errors.append(_("Another circle already has that address. Try another."))
+        return _form_page("circles/new.html", form)
+    flash(_("Your circle is ready. Invite your neighbours next."), "success")
+    return redirect(url_for("circles.invitations", slug=circle.slug), 303)
+
+
+# --- inside a circle -------------------------------------------------------------------
+
+@bp.route("/c/<slug>/")
+@login_required
+@circle_page()
+def overview(circle, membership):
+    return render_template("circles/overview.html", circle=circle, membership=membership,
+                           requests=domain.pending_requests(circle) if membership.is_steward else [])
+
+
+@bp.route("/c/<slug>/members")
+@login_required
+@circle_page()
+def members(circle, membership):
+    return render_template("circles/members.html", circle=circle, membership=membership,
+                           members=domain.members(circle), form=PlainForm())
+
+
+@bp.route("/c/<slug>/me", methods=["GET", "POST"])
+@login_required
+@circle_page()
+def my_offers(circle, membership):
+    form = OffersForm(obj=membership)
+    if not form.validate_on_submit():
+        return _form_page("circles/offers.html", form, circle=circle, membership=membership)
+    domain.set_offers(membership, form.offers.data or "")
+    db.session.commit()
+    flash(_("Saved. Your neighbours see it on the member list."), "success")
+    return redirect(url_for("circles.members", slug=circle.slug), 303)
+
+
+@bp.route("/c/<slug>/log")
+@login_required
+@circle_page()
+def log(circle, membership):
+    before = request.args.get("before", type=int)
+    entries = domain.log_entries(circle, limit=50, before_id=before)
+    return render_template("circles/log.html", circle=circle, membership=membership, entries=entries,
+                           older=entries[-1].id if len(entries) == 50 else None)
+
+
+@bp.route("/c/<slug>/settings", methods=["GET", "POST"])
+@login_required
+@circle_page(steward=True)
+def settings(circle, membership):
+    form = CircleSettingsForm(obj=circle, description=circle.description_source)
+    if not form.validate_on_submit():
+        return _form_page("circles/settings.html", form, circle=circle, membership=membership)
+    changed = domain.update_settings(circle, current_user, **{f: getattr(form, f).data or (
+        False if f == "members_can_invite" else "") for f in domain.SETTINGS_FIELDS})
+    db.session.commit()
+    flash(_("Saved, and noted in the circle's log.") if changed else _("Nothing changed."), "success")
+    return redirect(url_for("circles.overview", slug=circle.slug), 303)
+
+
+@bp.route("/c/<slug>/members/<int:member_id>/steward", methods=["POST"])
+@login_required
+@circle_page(steward=True)
+def make_steward(circle, membership, member_id):
+    form = PlainForm()
+    target = db.session.get(Membership, member_id)
+    if target is None or target.circle_id != circle.id:
+        abort(404)
+    if form.validate_on_submit():
+        try:
+            domain.make_steward(circle, current_user, target)
+            db.session.commit()
+            flash(_("%(name)s is now a steward too.", name=target.user.shown_name), "success")
+        except domain.CircleError as error:
+            db.session.rollback()
+            flash(str(error), "warning")
+    return redirect(url_for("circles.members", slug=circle.slug), 303)
+
+
+@bp.route("/c/<slug>/leave", methods=["GET", "POST"])
+@login_required
+@circle_page()
+def leave(circle, membership):
+    form = PlainForm()
+    if not form.validate_on_submit():
+        return render_template("circles/leave.html", circle=circle, membership=membership, form=form)
+    try:
+        domain.leave_circle(circle.id, current_user)
+    except domain.CircleError as error:
+        return render_template("circles/leave.html", circle=circle, membership=membership, form=form,
+                               problem=str(error)), 409
+    flash(_("You have left %(circle)s.", circle=circle.name), "info")
+    return redirect(url_for("home.index"), 303)
+
+
+# --- invitations --------------------------------------------------------------------
+
+def _invitations_page(circle, membership, form, link=None, status=200):
+    return render_template("circles/invitations.html", circle=circle, membership=membership, form=form,
+                           link=link, invitations=domain.invitations(circle), plain_form=PlainForm(),
+                           now=utcnow()), status
+
+
+@bp.route("/c/<slug>/invitations", methods=["GET", "POST"])
+@login_required
+@circle_page()
+def invitations(circle, membership):
+    if not domain.can_invite(circle, membership):
+        abort(403)
+    form = InvitationForm()
+    if not form.validate_on_submit():
+        return _invitations_page(circle, membership, form, status=422 if form.is_submitted() else 200)
+    raw = domain.create_invitation(circle, current_user, days=form.days.data, max_uses=form.max_uses.data,
+                                   note=form.note.data or "")
+    db.session.commit()
+    link = accounts.external_url("circles.join_link", token=raw)
+    if is_partial_request():
+        return render_template("circles/_new_link.html", link=link)
+    return _invitations_page(circle, membership, InvitationForm(formdata=None), link=link)
+
+
+@bp.route("/c/<slug>/invitations/<int:invitation_id>/revoke", methods=["POST"])
+@login_required
+@circle_page()
+def revoke_invitation(circle, membership, invitation_id):
+    if not domain.can_invite(circle, membership):
+        abort(403)
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None or invitation.circle_id != circle.id:
+        abort(404)
+    if PlainForm().validate_on_submit():
+        try:
+            domain.revoke_invitation(circle, current_user, invitation)
+            db.session.commit()
+            flash(_("The link no longer works."), "success")
+        except domain.CircleError as error:
+            db.session.rollback()
+            flash(str(error), "warning")
+    return redirect(url_for("circles.invitations", slug=circle.slug), 303)
+
+
+@bp.route("/c/<slug>/requests/<int:request_id>/<any(approve, decline):decision>", methods=["POST"])
+@login_required
+@circle_page(steward=True)
+def decide(circle, membership, request_id, decision):
+    request_ = db.session.get(JoinRequest, request_id)
+    if request_ is None or request_.circle_id != circle.id:
+        abort(404)
+    if PlainForm().validate_on_submit():
+        try:
+            request_ = domain.decide_request(circle, current_user, request_id, approve=decision == "approve")
+            flash(_("%(name)s is now a member.", name=request_.user.shown_name) if decision == "approve"
+                  else _("Declined."), "success")
+        except domain.CircleError as error:
+            flash(str(error), "warning")
+    return redirect(url_for("circles.overview", slug=circle.slug), 303)
+
+
+# --- joining: outside the circle's pages --------------------------------------------------
+
+def _join_page(invitation, form, token=None, status=200, problem=None):
+    problem = problem or domain.invitation_problem(invitation)
+    membership = None
+    if invitation is not None and current_user.is_authenticated:
+        membership = domain.membership_of(invitation.circle_id, current_user)
+    return render_template("circles/join.html", invitation=invitation, circle=invitation.circle if invitation else None,
+                           form=form, token=token, problem=problem, membership=membership), status
+
+
+@bp.route("/join/<token>", methods=["GET", "POST"])
+def join_link(token):
+    invitation = domain.find_invitation(token)
+    form = JoinForm()
+    if invitation is None:
+        return _join_page(None, form, status=404)
+    if not current_user.is_authenticated:
+        return _join_page(invitation, form, token=token)
+    if domain.membership_of(invitation.circle_id, current_user) is not None:
+        return redirect(url_for("circles.overview", slug=invitation.circle.slug), 303)
+    if not current_user.is_verified:
+        if domain.invitation_problem(invitation) is None:
+            domain.remember_invitation(current_user, invitation)
+            db.session.commit()
+        return _join_page(invitation, form, token=token)
+    if not form.validate_on_submit():
+        return _join_page(invitation, form, token=token, status=422 if form.is_submitted() else 200)
+    return _complete_join(invitation, form, token)
+
+
+@bp.route("/join/pending", methods=["GET", "POST"])
+@verified_required
+def join_pending():
+    invitation = domain.pending_invitation(current_user)
+    if invitation is None:
+        return redirect(url_for("home.index"), 303)
+    form = JoinForm()
+    if not form.validate_on_submit():
+        return _join_page(invitation, form, status=422 if form.is_submitted() else 200)
+    return _complete_join(invitation, form, None)
+
+
+def _complete_join(invitation, form, token):
+    try:
+        result = domain.join(current_user, invitation.id, answer=form.answer.data or "")
+    except domain.CircleError as error:
+        return _join_page(invitation, form, token=token, status=409, problem=str(error))
+    if isinstance(result, Membership):
+        flash(_("Welcome to %(circle)s!", circle=invitation.circle.name), "success")
+        return redirect(url_for("circles.overview", slug=invitation.circle.slug), 303)
+    flash(_("Thank you. A steward of %(circle)s will read your answer.", circle=invitation.circle.name), "success")
+    return redirect(url_for("home.index"), 303)

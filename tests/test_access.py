@@ -1,0 +1,186 @@
+"""Nobody outside a circle sees anything: every route in the app has an entry
+in the access table below, proved with real ids taken from another circle.
+
+A new route without an entry fails ``test_every_route_has_an_entry``: later
+areas add their routes (and the ids their URLs take) here.
+"""
+
+import pytest
+from sqlalchemy import func, select
+
+from app.circles.models import Invitation, JoinRequest
+from app.extensions import db
+
+from .circles_helpers import two_circles
+from .helpers import add_user, csrf_token, login, make_user
+
+# Circle routes and who may use them: "member" (any member of the circle),
+# "steward" (stewards only; a member gets 403), "inviter" (stewards, or any
+# member where the circle allows members to invite).
+CIRCLE_ROUTES = {
+    "circles.overview": "member",
+    "circles.members": "member",
+    "circles.my_offers": "member",
+    "circles.log": "member",
+    "circles.leave": "member",
+    "circles.settings": "steward",
+    "circles.make_steward": "steward",
+    "circles.decide": "steward",
+    "circles.invitations": "inviter",
+    "circles.revoke_invitation": "inviter",
+}
+
+# Routes that are not a circle's pages, each with the reason it is safe.
+EXEMPT = {
+    "static": "public assets, the same for everyone",
+    "home.index": "a person's own home: lists only circles they belong to (tested in test_circles)",
+    "auth.register": "account pages hold no circle content",
+    "auth.check_email": "account pages hold no circle content",
+    "auth.login": "account pages hold no circle content",
+    "auth.logout": "account pages hold no circle content",
+    "auth.verify": "account pages hold no circle content",
+    "auth.resend_verification": "account pages hold no circle content",
+    "auth.reset_request": "account pages hold no circle content",
+    "auth.reset_password": "account pages hold no circle content",
+    "auth.account": "the person's own account",
+    "auth.set_time_zone": "the person's own account",
+    "auth.change_password": "the person's own account",
+    "auth.sign_out_everywhere": "the person's own account",
+    "auth.delete_account": "the person's own account",
+    "circles.new_circle": "founds a new circle; shows no existing one",
+    "circles.join_link": "outside the circle's pages by design: the unguessable invitation token is the key, "
+                         "and the page shows only the circle's name and description (tested in test_circles)",
+    "circles.join_pending": "the signed-in person's own kept invitation; shows only name and description",
+}
+
+
+@pytest.fixture
+def world(app):
+    """Two circles with no member in common, and a row of every kind in the
+    second one, whose ids the URLs take."""
+    ids = two_circles(app)
+    with app.app_context():
+        from app.circles import domain as circles
+        from app.circles.models import Circle
+        from app.auth.models import User
+
+        harbour = db.session.get(Circle, ids["harbour_id"])
+        chiara = db.session.scalar(select(User).where(User.email == "chiara@example.org"))
+        circles.create_invitation(harbour, chiara, days=7, max_uses=5)
+        applicant = make_user("eve@example.org", "Eve")
+        db.session.add(JoinRequest(circle_id=harbour.id, user_id=applicant.id, answer="Flat 3"))
+        db.session.commit()
+        ids["invitation_id"] = db.session.scalar(select(Invitation.id).where(Invitation.circle_id == harbour.id))
+        ids["request_id"] = db.session.scalar(select(JoinRequest.id))
+    return ids
+
+
+def url_values(world) -> dict:
+    """Real ids of the second circle (Harbour) for every URL parameter."""
+    return {"slug": world["harbour"], "member_id": world["dmitri_membership"],
+            "invitation_id": world["invitation_id"], "request_id": world["request_id"],
+            "decision": "approve"}
+
+
+def circle_rules(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in CIRCLE_ROUTES:
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                yield rule, method
+
+
+def build(rule, values) -> str:
+    from werkzeug.routing import Map
+
+    adapter = Map([rule.empty()]).bind("localhost")
+    return adapter.build(rule.endpoint, {k: v for k, v in values.items() if k in rule.arguments})
+
+
+def snapshot(app) -> dict:
+    with app.app_context():
+        return {t.name: db.session.scalar(select(func.count()).select_from(t)) for t in db.metadata.sorted_tables}
+
+
+def call(client, method, url):
+    if method == "GET":
+        return client.get(url)
+    return client.open(url, method=method, data={"csrf_token": csrf_token(client), "answer": "x",
+                                                 "offers": "x", "name": "x", "time_zone": "UTC",
+                                                 "language": "en", "join_mode": "open", "days": 7,
+                                                 "max_uses": 3})
+
+
+def test_every_route_has_an_entry(app):
+    missing = [r.endpoint for r in app.url_map.iter_rules()
+               if r.endpoint not in CIRCLE_ROUTES and r.endpoint not in EXEMPT]
+    assert not missing, f"routes without an entry in the access table: {missing}"
+    for endpoint, reason in EXEMPT.items():
+        assert reason.strip(), f"{endpoint} is exempt without a reason"
+    circle_urls = [r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/c/")]
+    assert all(r.endpoint in CIRCLE_ROUTES for r in app.url_map.iter_rules() if r.rule in circle_urls)
+
+
+def test_visitors_are_sent_to_sign_in(app, world):
+    visitor = app.test_client()
+    before = snapshot(app)
+    for rule, method in circle_rules(app):
+        url = build(rule, url_values(world))
+        response = call(visitor, method, url)
+        assert response.status_code == 303, (method, url)
+        assert response.location.startswith("/auth/login?next=/c/"), (method, url)
+    assert snapshot(app) == before
+
+
+def test_members_of_another_circle_get_404(app, world):
+    """Ada (steward of Elm Street) sees nothing of Harbour, and cannot change it."""
+    ada = app.test_client()
+    login(ada, email="ada@example.org")
+    before = snapshot(app)
+    for rule, method in circle_rules(app):
+        url = build(rule, url_values(world))
+        assert call(ada, method, url).status_code == 404, (method, url)
+    assert snapshot(app) == before
+
+
+def test_ids_from_another_circle_under_my_own_circle_get_404(app, world):
+    """Ada, steward of Elm Street, using Harbour's ids under Elm Street's address."""
+    ada = app.test_client()
+    login(ada, email="ada@example.org")
+    before = snapshot(app)
+    values = url_values(world) | {"slug": world["elm"]}
+    for rule, method in circle_rules(app):
+        if method == "POST" and set(rule.arguments) - {"slug"}:
+            assert call(ada, method, build(rule, values)).status_code == 404, rule.rule
+    assert snapshot(app) == before
+
+
+def test_members_who_are_not_stewards_get_403(app, world):
+    """Dmitri is a member of Harbour, not a steward (and Harbour does not let
+    members invite)."""
+    dmitri = app.test_client()
+    login(dmitri, email="dmitri@example.org")
+    before = snapshot(app)
+    for rule, method in circle_rules(app):
+        if CIRCLE_ROUTES[rule.endpoint] in ("steward", "inviter"):
+            url = build(rule, url_values(world))
+            assert call(dmitri, method, url).status_code == 403, (method, url)
+    assert snapshot(app) == before
+
+
+def test_members_can_read_their_circle(app, world):
+    dmitri = app.test_client()
+    login(dmitri, email="dmitri@example.org")
+    for rule, method in circle_rules(app):
+        if CIRCLE_ROUTES[rule.endpoint] == "member" and method == "GET":
+            url = build(rule, url_values(world))
+            assert dmitri.get(url).status_code == 200, url
+
+
+def test_signed_in_outsider_gets_404_for_a_circle_that_does_not_exist(app, world):
+    add_user(app, email="zoe@example.org", name="Zoe")
+    zoe = app.test_client()
+    login(zoe, email="zoe@example.org")
+    for rule, method in circle_rules(app):
+        missing = build(rule, url_values(world) | {"slug": "no-such-circle"})
+        real = build(rule, url_values(world))
+        assert call(zoe, method, missing).status_code == call(zoe, method, real).status_code == 404, rule.rule

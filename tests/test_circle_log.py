@@ -1,0 +1,77 @@
+"""Every steward action writes exactly one log entry, with who and when,
+readable by every member."""
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from app.auth.models import User
+from app.circles.models import Invitation, JoinRequest, LogEntry, Membership
+from app.extensions import db
+
+from .circles_helpers import add_member, make_circle, make_invitation_link
+from .helpers import login, make_user, post, text_of
+
+
+def _settings(client, ids):
+    return post(client, "/c/elm-street/settings", {"name": "Elm Street Friends", "time_zone": "Europe/Berlin",
+                                                   "language": "en", "join_mode": "open"})
+
+
+def _invite(client, ids):
+    make_invitation_link(client, "elm-street")
+
+
+def _revoke(client, ids):
+    return post(client, f"/c/elm-street/invitations/{ids['invitation']}/revoke")
+
+
+def _approve(client, ids):
+    return post(client, f"/c/elm-street/requests/{ids['request']}/approve")
+
+
+def _decline(client, ids):
+    return post(client, f"/c/elm-street/requests/{ids['request']}/decline")
+
+
+def _make_steward(client, ids):
+    return post(client, f"/c/elm-street/members/{ids['bruno']}/steward")
+
+
+STEWARD_ACTIONS = [
+    ("settings_changed", _settings, "Ada changed the settings: name."),
+    ("invitation_made", _invite, "Ada made an invitation link for 10 people, for 7 days."),
+    ("invitation_revoked", _revoke, "Ada withdrew an invitation link."),
+    ("member_approved", _approve, "Ada welcomed Eve into the circle."),
+    ("member_declined", _decline, "Ada declined the request of Eve to join."),
+    ("steward_made", _make_steward, "Ada made Bruno a steward."),
+]
+
+
+@pytest.mark.parametrize("action, perform, line", STEWARD_ACTIONS, ids=[a[0] for a in STEWARD_ACTIONS])
+def test_each_steward_action_writes_one_log_entry(app, client, action, perform, line):
+    with app.app_context():
+        ada = make_user("ada@example.org", "Ada")
+        circle = make_circle(ada)
+        bruno = add_member(circle, make_user("bruno@example.org", "Bruno"))
+        eve = make_user("eve@example.org", "Eve")
+        from app.circles import domain as circles
+        circles.create_invitation(circle, ada, days=7, max_uses=3)
+        db.session.add(JoinRequest(circle_id=circle.id, user_id=eve.id, answer="Number 3"))
+        db.session.commit()
+        ids = {"bruno": bruno.id, "invitation": db.session.scalar(select(Invitation.id)),
+               "request": db.session.scalar(select(JoinRequest.id)), "ada": ada.id}
+        before = db.session.scalar(select(db.func.max(LogEntry.id)))
+    login(client)
+    started = dt.datetime.now(dt.timezone.utc)
+    perform(client, ids)
+    with app.app_context():
+        entries = db.session.scalars(select(LogEntry).where(LogEntry.id > before)).all()
+        assert [e.action for e in entries] == [action]
+        assert entries[0].actor_id == ids["ada"]
+        assert started - dt.timedelta(seconds=1) <= entries[0].created_at <= dt.datetime.now(dt.timezone.utc)
+    # Every member reads it, worded.
+    bruno_client = app.test_client()
+    login(bruno_client, email="bruno@example.org")
+    assert line in text_of(bruno_client.get("/c/elm-street/log"))
