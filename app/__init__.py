@@ -12,14 +12,19 @@ from .extensions import babel, compress, csrf, db, limiter, login_manager, migra
 
 
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True,
-                template_folder="../templates", static_folder="../static")
+    app = Flask(__name__, instance_relative_config=True, template_folder="../templates",
+                static_folder=None)
+    # Set after creation, so Flask adds no static view: app/assets.py serves them.
+    app.static_folder = "../static"
     app.config.from_object(config_module.Defaults)
     app.config.update(config_module.from_environment(app.instance_path))
     if config:
         app.config.update(config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_module.load_secret_key(app.instance_path)
+    from .security import SecureCookies
+
+    app.wsgi_app = SecureCookies(app.wsgi_app)
     if app.config["PROXY_COUNT"]:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
@@ -31,7 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from . import database, errors, htmx, mail, security, templating
+    from . import assets, database, errors, htmx, mail, security, templating
 
     db.init_app(app)
     with app.app_context():
@@ -54,6 +59,7 @@ def _init_extensions(app: Flask) -> None:
     mail.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
+    assets.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -61,8 +67,10 @@ def _register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .circles import bp as circles_bp
     from .home import bp as home_bp
+    from .pwa import bp as pwa_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(circles_bp)
     app.register_blueprint(home_bp)
+    app.register_blueprint(pwa_bp)
     cli.init_app(app)

@@ -15,8 +15,9 @@ def is_partial_request() -> bool:
 
 
 def _vary_on_hx_request(response: Response) -> Response:
-    # Any URL may answer with a full page or a fragment: caches must key on it.
-    response.vary.add("HX-Request")
+    # Any page may answer with a full page or a fragment: caches must key on it.
+    if request.endpoint != "static":
+        response.vary.add("HX-Request")
     return response
 
 

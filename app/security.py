@@ -31,21 +31,28 @@ def _content_security_policy() -> str:
     ])
 
 
-def _secure_cookies(response: Response) -> None:
-    """Mark every cookie Secure when the request came over HTTPS.
+class SecureCookies:
+    """WSGI middleware: every cookie gets Secure when the request came over HTTPS.
 
-    Flask and Flask-Login read their Secure flags from static config, but the
-    same app may be reached over plain HTTP in development and HTTPS behind
-    the proxy in production.
+    Flask and Flask-Login read their Secure flags from static config, but one
+    deployment may be reached over plain HTTP in development and over HTTPS
+    behind the proxy; and the session cookie is written after every
+    after_request hook, so only a layer around the app sees all cookies.
     """
-    cookies = response.headers.getlist("Set-Cookie")
-    if not cookies:
-        return
-    response.headers.remove("Set-Cookie")
-    for cookie in cookies:
-        if "; secure" not in cookie.lower():
-            cookie += "; Secure"
-        response.headers.add("Set-Cookie", cookie)
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        if environ.get("wsgi.url_scheme") != "https":
+            return self.wsgi_app(environ, start_response)
+
+        def secure_start_response(status, headers, exc_info=None):
+            headers = [(name, value + "; Secure" if name.lower() == "set-cookie"
+                        and "; secure" not in value.lower() else value) for name, value in headers]
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, secure_start_response)
 
 
 def set_security_headers(response: Response) -> Response:
@@ -57,7 +64,6 @@ def set_security_headers(response: Response) -> Response:
     headers.setdefault("X-Frame-Options", "DENY")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        _secure_cookies(response)
     if request.endpoint != "static" and "Cache-Control" not in headers:
         # Signed-in pages are private: "private, no-cache" would still let the
         # browser store them on a shared phone.

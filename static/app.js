@@ -1,21 +1,55 @@
 // Small enhancements; every page works without this file.
 (function () {
   "use strict";
+  var body = document.body;
   // Offer the browser's own time zone where a form asks for one.
   var zone = "";
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { /* old browser */ }
   document.querySelectorAll("[data-browser-time-zone]").forEach(function (input) {
     if (!input.value && zone) { input.value = zone; }
   });
+
   // htmx: a request that fails (offline, server down) says so in place.
   document.addEventListener("htmx:sendError", function (event) {
-    var target = event.detail.target;
-    if (target) {
-      var note = document.createElement("p");
-      note.className = "note note-warning";
-      note.setAttribute("role", "alert");
-      note.textContent = "We could not reach Communitarium. Check your connection and try again.";
-      target.insertAdjacentElement("afterend", note);
-    }
+    var target = event.detail.elt;
+    if (!target) { return; }
+    var note = document.createElement("p");
+    note.className = "note note-warning";
+    note.setAttribute("role", "alert");
+    note.textContent = body.getAttribute("data-offline-message") || "You are offline.";
+    target.insertAdjacentElement("afterend", note);
+  });
+
+  if (!("serviceWorker" in navigator)) { return; }
+  navigator.serviceWorker.register(body.getAttribute("data-sw"), {scope: "/"});
+
+  // "Keep this page offline": the worker stores it, and shows it when offline.
+  var keep = document.querySelector("[data-keep]");
+  if (keep && window.caches) {
+    var button = keep.querySelector("button");
+    var url = keep.getAttribute("data-keep");
+    var show = function (kept) {
+      keep.hidden = false;
+      button.setAttribute("aria-pressed", kept ? "true" : "false");
+      keep.querySelector("[data-keep-status]").textContent =
+        keep.getAttribute(kept ? "data-kept" : "data-not-kept");
+    };
+    caches.open("kept-pages").then(function (c) { return c.match(url); }).then(function (hit) { show(!!hit); });
+    navigator.serviceWorker.addEventListener("message", function (event) {
+      if (event.data && event.data.url === url) { show(event.data.type === "keep" && event.data.ok); }
+    });
+    button.addEventListener("click", function () {
+      var type = button.getAttribute("aria-pressed") === "true" ? "forget" : "keep";
+      navigator.serviceWorker.ready.then(function (reg) { reg.active.postMessage({type: type, url: url}); });
+    });
+  }
+
+  // Offer installing once the browser says the app can be installed.
+  var install = document.getElementById("install");
+  window.addEventListener("beforeinstallprompt", function (event) {
+    if (!install) { return; }
+    event.preventDefault();
+    install.hidden = false;
+    install.onclick = function () { install.hidden = true; event.prompt(); };
   });
 })();

@@ -47,6 +47,9 @@ EXEMPT = {
     "auth.change_password": "the person's own account",
     "auth.sign_out_everywhere": "the person's own account",
     "auth.delete_account": "the person's own account",
+    "pwa.manifest": "the web app manifest, the same for everyone",
+    "pwa.service_worker": "the service worker script, the same for everyone",
+    "pwa.offline": "the offline page, the same for everyone: it names nobody",
     "circles.new_circle": "founds a new circle; shows no existing one",
     "circles.join_link": "outside the circle's pages by design: the unguessable invitation token is the key, "
                          "and the page shows only the circle's name and description (tested in test_circles)",

@@ -1,0 +1,68 @@
+"""Manifest, service worker and the offline page.
+
+The service worker lives at /sw.js, not under /static/, because a worker
+controls only the paths below its own URL.
+"""
+
+import hashlib
+import json
+
+from flask import Response, render_template, url_for
+from flask_babel import gettext as _
+
+from ..assets import static_url
+from . import bp
+
+# Fetched by the service worker when it installs, so they are there offline.
+PRECACHE_STATIC = ("app.css", "app.js", "vendor/htmx-2.0.11.min.js", "icons/icon-192.png")
+
+
+@bp.route("/manifest.webmanifest")
+def manifest():
+    body = {
+        "id": "/",
+        "name": "Communitarium",
+        "short_name": _("Circles"),
+        "description": _("Gatherings, shared meals and a library of things for circles of neighbours."),
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#fbf8f3",
+        "theme_color": "#1d5e4a",
+        "lang": "en",
+        "icons": [
+            {"src": static_url("icons/icon-192.png"), "sizes": "192x192", "type": "image/png", "purpose": "any"},
+            {"src": static_url("icons/icon-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "any"},
+            {"src": static_url("icons/maskable-512.png"), "sizes": "512x512", "type": "image/png",
+             "purpose": "maskable"},
+        ],
+    }
+    response = Response(json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def _precache() -> list[str]:
+    return [url_for("pwa.offline")] + [static_url(name) for name in PRECACHE_STATIC]
+
+
+@bp.route("/sw.js")
+def service_worker():
+    precache = _precache()
+    source = render_template("pwa/sw.js", precache=precache,
+                             offline_url=url_for("pwa.offline"), login_url=url_for("auth.login"))
+    version = hashlib.sha256(source.encode()).hexdigest()[:10]
+    response = Response(source.replace("__VERSION__", version), mimetype="text/javascript")
+    # The browser must never keep an old worker: it checks this file on every load.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@bp.route("/offline")
+def offline():
+    """Shown by the service worker when a page cannot be reached. The same
+    for everyone, so it can be stored: it names nobody."""
+    response = Response(render_template("pwa/offline.html"))
+    response.headers["Cache-Control"] = "no-cache"
+    return response
