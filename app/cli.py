@@ -46,8 +46,12 @@ def demo_email(name: str) -> str:
     return f"{name.split()[0].lower()}@example.org"
 
 
-def seed_demo() -> list[tuple[str, str]]:
-    """Fill an empty database with demo content; returns (email, password) pairs."""
+def seed_demo(scale: int = 1) -> list[tuple[str, str]]:
+    """Fill an empty database with demo content; returns (email, password) pairs.
+
+    ``scale`` multiplies what Elm Street holds (members, invitations, log), for
+    the budget tests (10) and the benchmark (38: about 150 members).
+    """
     if db.session.scalar(select(func.count()).select_from(User)):
         raise click.ClickException("The database already has accounts; seed-demo only fills an empty one.")
     password_hash = passwords.hash_password(DEMO_PASSWORD)
@@ -72,13 +76,34 @@ def seed_demo() -> list[tuple[str, str]]:
                 circles.set_offers(membership, offers)
         circles.make_steward(circle, founder, circles.membership_of(circle.id, residents[1]))
         circles.update_settings(circle, founder, members_can_invite=True)
+        if index == 0 and scale > 1:
+            people += _grow(circle, founder, scale, password_hash)
     db.session.commit()
     return [(person.email, DEMO_PASSWORD) for person in people]
 
 
+def _grow(circle, founder: User, scale: int, password_hash: str) -> list[User]:
+    """More neighbours, links and log for one circle: ``scale`` times as many."""
+    extra = []
+    for i in range(4 * (scale - 1)):
+        user = User(email=f"neighbour{i + 1}@example.org", display_name=f"Neighbour {i + 1}",
+                    password_hash=password_hash, email_verified_at=utcnow(), time_zone="Europe/Berlin")
+        db.session.add(user)
+        extra.append(user)
+    db.session.flush()
+    for i, user in enumerate(extra):
+        db.session.add(Membership(circle_id=circle.id, user_id=user.id,
+                                  offers="Help with moving boxes" if i % 3 == 0 else ""))
+    for i in range(scale - 1):
+        circles.create_invitation(circle, founder, days=30, max_uses=5, note=f"Stairwell {i + 2}")
+        circles.update_settings(circle, founder, area=f"Elm Street, numbers 1 to {40 + i}")
+    return extra
+
+
 def init_app(app: Flask) -> None:
     @app.cli.command("seed-demo")
-    def seed_demo_command():
+    @click.option("--scale", default=1, show_default=True, help="Multiply the demo circle's size.")
+    def seed_demo_command(scale: int):
         """Fill an empty database with demo accounts and content."""
-        for email, password in seed_demo():
+        for email, password in seed_demo(scale):
             click.echo(f"{email} {password}")

@@ -1,0 +1,116 @@
+"""The app really served: gunicorn in a subprocess on a database of its own,
+for browser, budget and concurrency tests. Plain functions, used by fixtures."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .helpers import HIGH_LIMIT, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "served-test-secret"
+
+
+@dataclass
+class Served:
+    base_url: str
+    database_url: str
+    process: subprocess.Popen
+    log_path: Path
+    accounts: list[tuple[str, str]] = field(default_factory=list)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def app_config(database_url: str, mail_port: int | None = None) -> dict:
+    """The configuration the served app runs with, for building the same app in-process."""
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET,
+        "SMTP_HOST": "127.0.0.1" if mail_port else None, "SMTP_PORT": mail_port or 25, "SMTP_STARTTLS": False,
+        "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1,
+    }
+
+
+def prepare(database_url: str, scale: int | None = 1) -> list[tuple[str, str]]:
+    """Create the schema, and fill it with the demo data at ``scale`` (None: empty)."""
+    from app import create_app
+    from app.cli import seed_demo
+    from app.extensions import db
+
+    app = create_app(app_config(database_url))
+    with app.app_context():
+        db.create_all()
+        accounts = seed_demo(scale) if scale else []
+        db.session.remove()
+        db.engine.dispose()
+    return accounts
+
+
+def serve(database_url: str, log_dir: Path, workers: int = 3, mail_port: int | None = None,
+          extra_env: dict | None = None) -> Served:
+    """Start gunicorn as `make run` would (sync workers, several processes)."""
+    port = free_port()
+    env = os.environ | {
+        "DATABASE_URL": database_url, "SECRET_KEY": SECRET, "BASE_URL": f"http://127.0.0.1:{port}",
+        "LIMIT_LOGIN_PER_EMAIL": HIGH_LIMIT, "LIMIT_LOGIN_PER_IP": HIGH_LIMIT, "LIMIT_RESET_PER_EMAIL": HIGH_LIMIT,
+        "LIMIT_REGISTER_PER_IP": HIGH_LIMIT, "LIMIT_RESEND_PER_ACCOUNT": HIGH_LIMIT,
+        "SMTP_STARTTLS": "0", "PYTHONUNBUFFERED": "1",
+    }
+    if mail_port:
+        env |= {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mail_port)}
+    env |= extra_env or {}
+    log_path = log_dir / f"gunicorn-{port}.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--timeout", "60", "--graceful-timeout", "2", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+    served = Served(f"http://127.0.0.1:{port}", database_url, process, log_path)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(served.base_url + "/auth/login", timeout=2).read()
+            return served
+        except OSError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.2)
+    served.stop()
+    raise RuntimeError("gunicorn did not start:\n" + served.log())
+
+
+def session_cookie(database_url: str, email: str) -> str:
+    """Sign someone in without the form: a server-side session row and the
+    signed cookie that names it, as the login view would make."""
+    from flask import session
+    from sqlalchemy import select
+
+    from app import create_app
+    from app.auth import domain
+    from app.auth.models import User
+    from app.extensions import db
+
+    app = create_app(app_config(database_url))
+    with app.test_request_context():
+        user = db.session.scalar(select(User).where(User.email == email))
+        token = domain.start_session(user)
+        db.session.commit()
+        session["_user_id"] = token
+        session["_fresh"] = True
+        value = app.session_interface.get_signing_serializer(app).dumps(dict(session))
+        db.session.remove()
+        db.engine.dispose()
+    return value
