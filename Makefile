@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export FLASK_APP := wsgi:app
 
-.PHONY: run test demo migrate clean
+.PHONY: run test demo migrate extend clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,11 @@ migrate: $(VENV)/.runtime instance/secret_key
 
 # Without REDIS_URL, rate-limit counters live in the one worker process
 # (threads share them); with Redis, every worker shares them, so run more.
-run: migrate
+# Top up recurring gatherings at start; in production run this from cron daily.
+extend: migrate
+	$(BIN)/flask gatherings extend
+
+run: extend
 	@if [ -n "$$REDIS_URL" ]; then \
 	  workers=$$((2 * $$(nproc) + 1)); echo "Rate limits in Redis; $$workers workers"; \
 	  exec $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $$workers --access-logfile - wsgi:app; \

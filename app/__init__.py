@@ -66,11 +66,13 @@ def _register_blueprints(app: Flask) -> None:
     from . import cli
     from .auth import bp as auth_bp
     from .circles import bp as circles_bp
+    from .gatherings import bp as gatherings_bp
     from .home import bp as home_bp
     from .pwa import bp as pwa_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(circles_bp)
+    app.register_blueprint(gatherings_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(pwa_bp)
     cli.init_app(app)

@@ -1,5 +1,8 @@
 """Commands for running the app: ``flask seed-demo``."""
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import click
 from flask import Flask
 from sqlalchemy import func, select
@@ -10,6 +13,10 @@ from .circles import domain as circles
 from .circles.models import Membership
 from .database import utcnow
 from .extensions import db
+from .gatherings import domain as gatherings
+from .gatherings import guests
+from .gatherings import series as gathering_series
+from .gatherings.models import Answer
 
 DEMO_PASSWORD = "bring-a-dish-and-a-friend"
 
@@ -76,10 +83,73 @@ def seed_demo(scale: int = 1) -> list[tuple[str, str]]:
                 circles.set_offers(membership, offers)
         circles.make_steward(circle, founder, circles.membership_of(circle.id, residents[1]))
         circles.update_settings(circle, founder, members_can_invite=True)
+        db.session.commit()
+        _plan_gatherings(circle, residents, elm=index == 0)
         if index == 0 and scale > 1:
             people += _grow(circle, founder, scale, password_hash)
     db.session.commit()
     return [(person.email, DEMO_PASSWORD) for person in people]
+
+
+def _at(days: int, hour: int, minute: int = 0, zone: str = "Europe/Berlin") -> dt.datetime:
+    """A local wall time some days from today."""
+    today = dt.datetime.now(ZoneInfo(zone)).date()
+    return dt.datetime.combine(today + dt.timedelta(days=days), dt.time(hour, minute))
+
+
+def _plan_gatherings(circle, residents: list[User], elm: bool) -> None:
+    """Gatherings of every kind: a past one with who came, a full one with a
+    waitlist, a series with slots, one asking for approval and shared by link,
+    a cancelled one, an online one."""
+    host, *others = residents
+    if elm:
+        done = gatherings.create_gathering(circle, host, title="Courtyard clean-up", place="Elm Street 12, courtyard",
+                                           starts_local=_at(-9, 10), ends_local=_at(-9, 12), allow_past=True,
+                                           description="Gloves and bags are in the shed. Coffee after.")
+        for person in others:
+            db.session.add(Answer(gathering_id=done.id, user_id=person.id, response="going", state="seated",
+                                  attended=person is not others[-1]))
+        done.seats_taken = len(residents)
+        db.session.flush()
+        for answer in db.session.scalars(select(Answer).where(Answer.gathering_id == done.id,
+                                                             Answer.user_id == host.id)):
+            answer.attended = True
+        soup = gatherings.create_gathering(
+            circle, host, title="Soup evening", place="Elm Street 3, ground floor", starts_local=_at(4, 18, 30),
+            ends_local=_at(4, 21), capacity=3, max_guests=1,
+            description="Ada cooks a big pot of lentil soup. Bring a bowl and a spoon.")
+        db.session.commit()
+        for person in others:  # two seats for the first two, then the waitlist
+            gatherings.answer(soup.id, person, "going")
+        series_, made = gathering_series.create_series(
+            circle, others[0], freq="weekly", title="Repair café", place="The bike shed, Elm Street 20",
+            starts_local=_at(2, 17), ends_local=_at(2, 19), capacity=12, max_guests=2,
+            description="Bring what is broken: bikes, lamps, zips. We fix it together.")
+        for occurrence in made[:2]:
+            gatherings.add_slot(occurrence, "Set up the tables", 2)
+            gatherings.add_slot(occurrence, "Bring chairs", 1)
+        db.session.commit()
+        gatherings.answer(made[0].id, host, "going", guests=1)
+        garden = gatherings.create_gathering(
+            circle, others[1], title="Planning the courtyard garden", place="Elm Street 12, courtyard",
+            starts_local=_at(11, 11), ends_local=_at(11, 13), status="tentative", needs_approval=True,
+            capacity=15, max_guests=2, description="Which beds, which plants, who waters in August.")
+        guests.open_publicly(garden)
+        db.session.commit()
+        gatherings.answer(garden.id, others[2], "going", message="I can bring seedlings.")
+        picnic = gatherings.create_gathering(circle, host, title="Picnic in the park", place="Stadtpark, east lawn",
+                                             starts_local=_at(6, 13), ends_local=_at(6, 16))
+        db.session.commit()
+        gatherings.cancel_gathering(picnic.id, host, None, "Rain all day. We'll find another Sunday.")
+    else:
+        gathering_series.create_series(
+            circle, host, freq="monthly_date", title="House meeting", place="Harbour Road 12, laundry room",
+            starts_local=_at(3, 19), ends_local=_at(3, 20, 30),
+            description="Agenda on the board by the door. Tea provided.")
+        gathering_series.create_series(
+            circle, others[0], freq="monthly_weekday", setpos=-1, title="Book club (online)",
+            online_url="https://meet.example.org/harbour-books", starts_local=_at(5, 20), ends_local=_at(5, 21))
+        db.session.commit()
 
 
 def _grow(circle, founder: User, scale: int, password_hash: str) -> list[User]:
@@ -97,6 +167,20 @@ def _grow(circle, founder: User, scale: int, password_hash: str) -> list[User]:
     for i in range(scale - 1):
         circles.create_invitation(circle, founder, days=30, max_uses=5, note=f"Stairwell {i + 2}")
         circles.update_settings(circle, founder, area=f"Elm Street, numbers 1 to {40 + i}")
+    db.session.commit()
+    for i in range(5 * (scale - 1)):
+        past = i % 2 == 0
+        day = -(i + 2) if past else i + 1
+        gathering = gatherings.create_gathering(
+            circle, extra[i % len(extra)], title=f"Neighbourly evening {i + 1}", place="Elm Street 3",
+            starts_local=_at(day, 19), ends_local=_at(day, 21), capacity=20, allow_past=past)
+        db.session.flush()
+        for person in extra[:8]:
+            if person.id != gathering.host_id:
+                db.session.add(Answer(gathering_id=gathering.id, user_id=person.id, response="going",
+                                      state="seated", attended=True if past else None))
+                gathering.seats_taken += 1
+    db.session.commit()
     return extra
 
 
@@ -105,5 +189,8 @@ def init_app(app: Flask) -> None:
     @click.option("--scale", default=1, show_default=True, help="Multiply the demo circle's size.")
     def seed_demo_command(scale: int):
         """Fill an empty database with demo accounts and content."""
-        for email, password in seed_demo(scale):
+        # Links in mail are built as in a request to BASE_URL.
+        with app.test_request_context(base_url=app.config["BASE_URL"]):
+            accounts = seed_demo(scale)
+        for email, password in accounts:
             click.echo(f"{email} {password}")

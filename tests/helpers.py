@@ -89,6 +89,8 @@ def cheap_config(database_url: str, mailbox: MailBox, instance_path) -> dict:
         "LIMIT_RESET_PER_EMAIL": HIGH_LIMIT,
         "LIMIT_REGISTER_PER_IP": HIGH_LIMIT,
         "LIMIT_RESEND_PER_ACCOUNT": HIGH_LIMIT,
+        "LIMIT_GUEST_PER_EMAIL": HIGH_LIMIT,
+        "LIMIT_GUEST_PER_IP": HIGH_LIMIT,
     }
 
 

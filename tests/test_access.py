@@ -5,20 +5,26 @@ A new route without an entry fails ``test_every_route_has_an_entry``: later
 areas add their routes (and the ids their URLs take) here.
 """
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import func, select
 
 from app.circles.models import Invitation, JoinRequest
 from app.extensions import db
+from app.gatherings import domain as gatherings
+from app.gatherings import series
+from app.gatherings.models import Answer
 
 from .circles_helpers import two_circles
 from .helpers import add_user, csrf_token, login, make_user
 
 # Circle routes and who may use them: "member" (any member of the circle),
 # "steward" (stewards only; a member gets 403), "inviter" (stewards, or any
-# member where the circle allows members to invite).
+# member where the circle allows members to invite), "host" (the gathering's
+# host, co-hosts and the circle's stewards; another member gets 403).
 CIRCLE_ROUTES = {
-    "circles.overview": "member",
+    "home.circle": "member",
     "circles.members": "member",
     "circles.my_offers": "member",
     "circles.log": "member",
@@ -28,6 +34,25 @@ CIRCLE_ROUTES = {
     "circles.decide": "steward",
     "circles.invitations": "inviter",
     "circles.revoke_invitation": "inviter",
+    "gatherings.upcoming": "member",
+    "gatherings.past": "member",
+    "gatherings.new": "member",
+    "gatherings.detail": "member",
+    "gatherings.answer": "member",
+    "gatherings.withdraw": "member",
+    "gatherings.ics": "member",
+    "gatherings.slot": "member",
+    "gatherings.calendars": "member",
+    "gatherings.edit": "host",
+    "gatherings.cancel": "host",
+    "gatherings.skip": "host",
+    "gatherings.edit_series": "host",
+    "gatherings.decide": "host",
+    "gatherings.move": "host",
+    "gatherings.close": "host",
+    "gatherings.attendance": "host",
+    "gatherings.share": "host",
+    "gatherings.add_slot": "host",
 }
 
 # Routes that are not a circle's pages, each with the reason it is safe.
@@ -50,6 +75,13 @@ EXEMPT = {
     "pwa.manifest": "the web app manifest, the same for everyone",
     "pwa.service_worker": "the service worker script, the same for everyone",
     "pwa.offline": "the offline page, the same for everyone: it names nobody",
+    "gatherings.feed": "calendar apps cannot sign in, so feeds live outside the circle's pages: the "
+                       "unguessable, resettable token is the key, and a circle feed shows nothing once its "
+                       "owner has left the circle (tested in test_gatherings_calendar)",
+    "gatherings.public": "a gathering a host opened to outsiders on purpose, by an unguessable link; it shows "
+                         "that gathering only, never the circle (tested in test_gatherings_guests)",
+    "gatherings.guest": "a guest's own confirm/cancel link, keyed by the gathering's public token and the "
+                        "guest's secret token",
     "circles.new_circle": "founds a new circle; shows no existing one",
     "circles.join_link": "outside the circle's pages by design: the unguessable invitation token is the key, "
                          "and the page shows only the circle's name and description (tested in test_circles)",
@@ -75,6 +107,18 @@ def world(app):
         db.session.commit()
         ids["invitation_id"] = db.session.scalar(select(Invitation.id).where(Invitation.circle_id == harbour.id))
         ids["request_id"] = db.session.scalar(select(JoinRequest.id))
+        series_, made = series.create_series(
+            harbour, chiara, freq="weekly", title="House meeting", capacity=10,
+            starts_local=dt.datetime(2030, 1, 7, 19, 0), ends_local=dt.datetime(2030, 1, 7, 20, 0))
+        occurrence = made[0] if made else None
+        if occurrence is None:  # the first date lies beyond the weeks made ahead: make it now
+            occurrence = gatherings.create_gathering(
+                harbour, chiara, title="House meeting", series=series_, capacity=10,
+                starts_local=dt.datetime(2030, 1, 7, 19, 0), ends_local=dt.datetime(2030, 1, 7, 20, 0))
+        slot = gatherings.add_slot(occurrence, "Chairs", 2)
+        db.session.commit()
+        ids |= {"gathering_id": occurrence.id, "series_id": series_.id, "slot_id": slot.id,
+                "answer_id": db.session.scalar(select(Answer.id).where(Answer.gathering_id == occurrence.id))}
     return ids
 
 
@@ -82,7 +126,8 @@ def url_values(world) -> dict:
     """Real ids of the second circle (Harbour) for every URL parameter."""
     return {"slug": world["harbour"], "member_id": world["dmitri_membership"],
             "invitation_id": world["invitation_id"], "request_id": world["request_id"],
-            "decision": "approve"}
+            "decision": "approve", "gathering_id": world["gathering_id"], "series_id": world["series_id"],
+            "slot_id": world["slot_id"], "answer_id": world["answer_id"], "action": "take"}
 
 
 def circle_rules(app):
@@ -110,7 +155,10 @@ def call(client, method, url):
     return client.open(url, method=method, data={"csrf_token": csrf_token(client), "answer": "x",
                                                  "offers": "x", "name": "x", "time_zone": "UTC",
                                                  "language": "en", "join_mode": "open", "days": 7,
-                                                 "max_uses": 3})
+                                                 "max_uses": 3, "response": "going", "title": "x",
+                                                 "needed": 1, "reason": "x", "to": "seated",
+                                                 "starts_local": "2031-01-01T10:00",
+                                                 "ends_local": "2031-01-01T11:00"})
 
 
 def test_every_route_has_an_entry(app):
@@ -164,7 +212,7 @@ def test_members_who_are_not_stewards_get_403(app, world):
     login(dmitri, email="dmitri@example.org")
     before = snapshot(app)
     for rule, method in circle_rules(app):
-        if CIRCLE_ROUTES[rule.endpoint] in ("steward", "inviter"):
+        if CIRCLE_ROUTES[rule.endpoint] in ("steward", "inviter", "host"):
             url = build(rule, url_values(world))
             assert call(dmitri, method, url).status_code == 403, (method, url)
     assert snapshot(app) == before

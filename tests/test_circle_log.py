@@ -15,7 +15,7 @@ from .helpers import login, make_user, post, text_of
 
 
 def _settings(client, ids):
-    return post(client, "/c/elm-street/settings", {"name": "Elm Street Friends", "time_zone": "Europe/Berlin",
+    return post(client, "/c/elm-street/settings", {"name": "Elm Street Friends", "time_zone": "Europe/Berlin", "members_may_share": "y",
                                                    "language": "en", "join_mode": "open"})
 
 

@@ -254,7 +254,7 @@ def test_settings_change_is_logged(app, client):
         make_circle(make_user("ada@example.org", "Ada"))
     login(client)
     data = {"name": "Elm Street Neighbours", "description": "New words", "area": "Elm St",
-            "time_zone": "Europe/Berlin", "language": "de", "join_mode": "open"}
+            "time_zone": "Europe/Berlin", "language": "de", "join_mode": "open", "members_may_share": "y"}
     assert post(client, "/c/elm-street/settings", data).status_code == 303
     assert "Ada changed the settings: name, description, area, language." in text_of(client.get("/c/elm-street/log"))
     assert post(client, "/c/elm-street/settings", data | {"time_zone": "Nowhere/Else"}).status_code == 422

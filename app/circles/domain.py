@@ -22,7 +22,7 @@ from .models import Circle, Invitation, JoinRequest, LogEntry, Membership, Pendi
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$")
 SETTINGS_FIELDS = ("name", "description", "area", "time_zone", "language", "join_mode",
-                   "join_question", "members_can_invite")
+                   "join_question", "members_can_invite", "members_may_share")
 
 
 class CircleError(Exception):
@@ -55,12 +55,12 @@ def slug_taken(slug: str) -> bool:
 
 def create_circle(founder: User, *, name: str, slug: str, description: str = "", area: str = "",
                   time_zone: str, language: str = "en", join_mode: str = "open", join_question: str = "",
-                  members_can_invite: bool = False) -> Circle:
+                  members_can_invite: bool = False, members_may_share: bool = True) -> Circle:
     """Found a circle; its founder is its first steward."""
     circle = Circle(slug=slug, name=name.strip(), description_source=description,
                     description_html=render_markdown(description), area=area.strip(), time_zone=time_zone,
                     language=language, join_mode=join_mode, join_question=join_question.strip(),
-                    members_can_invite=members_can_invite)
+                    members_can_invite=members_can_invite, members_may_share=members_may_share)
     db.session.add(circle)
     db.session.flush()
     db.session.add(Membership(circle_id=circle.id, user_id=founder.id, role="steward"))

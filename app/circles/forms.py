@@ -32,6 +32,8 @@ class CircleSettingsForm(FlaskForm):
     join_question = TextAreaField(_l("The question for joiners"), filters=[_strip],
                                   validators=[Optional(), Length(max=500)])
     members_can_invite = BooleanField(_l("Any member may make invitation links, not only stewards"))
+    members_may_share = BooleanField(_l("Members may open a gathering to people outside the circle, by link"),
+                                     default=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

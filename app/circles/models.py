@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
@@ -30,6 +30,8 @@ class Circle(db.Model):
     join_mode: Mapped[str] = mapped_column(String(10), default="open")
     join_question: Mapped[str] = mapped_column(Text, default="")
     members_can_invite: Mapped[bool] = mapped_column(default=False)
+    # Whether members may open a gathering to people outside the circle by link.
+    members_may_share: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

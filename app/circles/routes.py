@@ -54,7 +54,7 @@ def _arrive(user, next_url):
         membership = domain.join(user, pending.id)
     except domain.CircleError:
         return url_for("circles.join_pending")
-    return url_for("circles.overview", slug=membership.circle.slug)
+    return url_for("home.circle", slug=membership.circle.slug)
 
 
 @accounts.exempt_from_registration_limit
@@ -80,7 +80,7 @@ def new_circle():
             current_user, name=form.name.data, slug=form.slug.data, description=form.description.data or "",
             area=form.area.data or "", time_zone=form.time_zone.data, language=form.language.data,
             join_mode=form.join_mode.data, join_question=form.join_question.data or "",
-            members_can_invite=form.members_can_invite.data)
+            members_can_invite=form.members_can_invite.data, members_may_share=form.members_may_share.data)
         db.session.commit()
     except IntegrityError:  # the same address taken a moment ago
         db.session.rollback()
@@ -90,15 +90,7 @@ def new_circle():
     return redirect(url_for("circles.invitations", slug=circle.slug), 303)
 
 
-# --- inside a circle -------------------------------------------------------------------
-
-@bp.route("/c/<slug>/")
-@login_required
-@circle_page()
-def overview(circle, membership):
-    return render_template("circles/overview.html", circle=circle, membership=membership,
-                           requests=domain.pending_requests(circle) if membership.is_steward else [])
-
+# --- inside a circle (its overview lives in app/home, which composes areas) ----------
 
 @bp.route("/c/<slug>/members")
 @login_required
@@ -139,10 +131,10 @@ def settings(circle, membership):
     if not form.validate_on_submit():
         return _form_page("circles/settings.html", form, circle=circle, membership=membership)
     changed = domain.update_settings(circle, current_user, **{f: getattr(form, f).data or (
-        False if f == "members_can_invite" else "") for f in domain.SETTINGS_FIELDS})
+        False if f in ("members_can_invite", "members_may_share") else "") for f in domain.SETTINGS_FIELDS})
     db.session.commit()
     flash(_("Saved, and noted in the circle's log.") if changed else _("Nothing changed."), "success")
-    return redirect(url_for("circles.overview", slug=circle.slug), 303)
+    return redirect(url_for("home.circle", slug=circle.slug), 303)
 
 
 @bp.route("/c/<slug>/members/<int:member_id>/steward", methods=["POST"])
@@ -240,7 +232,7 @@ def decide(circle, membership, request_id, decision):
                   else _("Declined."), "success")
         except domain.CircleError as error:
             flash(str(error), "warning")
-    return redirect(url_for("circles.overview", slug=circle.slug), 303)
+    return redirect(url_for("home.circle", slug=circle.slug), 303)
 
 
 # --- joining: outside the circle's pages --------------------------------------------------
@@ -263,7 +255,7 @@ def join_link(token):
     if not current_user.is_authenticated:
         return _join_page(invitation, form, token=token)
     if domain.membership_of(invitation.circle_id, current_user) is not None:
-        return redirect(url_for("circles.overview", slug=invitation.circle.slug), 303)
+        return redirect(url_for("home.circle", slug=invitation.circle.slug), 303)
     if not current_user.is_verified:
         if domain.invitation_problem(invitation) is None:
             domain.remember_invitation(current_user, invitation)
@@ -293,6 +285,6 @@ def _complete_join(invitation, form, token):
         return _join_page(invitation, form, token=token, status=409, problem=str(error))
     if isinstance(result, Membership):
         flash(_("Welcome to %(circle)s!", circle=invitation.circle.name), "success")
-        return redirect(url_for("circles.overview", slug=invitation.circle.slug), 303)
+        return redirect(url_for("home.circle", slug=invitation.circle.slug), 303)
     flash(_("Thank you. A steward of %(circle)s will read your answer.", circle=invitation.circle.name), "success")
     return redirect(url_for("home.index"), 303)

@@ -1,10 +1,13 @@
-"""A person's home: the one page that composes every area."""
+"""The pages that compose every area: a person's home and a circle's overview.
+They call each area's query functions; no area reaches up into another."""
 
 from flask import render_template
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from ..auth.forms import PlainForm
 from ..circles import domain as circles
+from ..circles.access import circle_page
+from ..gatherings import domain as gatherings
 from . import bp
 
 
@@ -12,7 +15,22 @@ from . import bp
 def index():
     if not current_user.is_authenticated:
         return render_template("home/welcome.html")
+    mine = circles.circles_of(current_user)
     return render_template(
-        "home/index.html", plain_form=PlainForm(), circles=circles.circles_of(current_user),
+        "home/index.html", plain_form=PlainForm(), circles=mine,
+        next_up=gatherings.next_in_circles([circle.id for circle, _ in mine]),
+        my_next=gatherings.my_next(current_user),
         pending=circles.pending_invitation(current_user),
         waiting=circles.waiting_requests(current_user))
+
+
+@bp.route("/c/<slug>/")
+@login_required
+@circle_page()
+def circle(circle, membership):
+    upcoming, more = gatherings.upcoming(circle)
+    soon = upcoming[:5]
+    return render_template("home/circle.html", circle=circle, membership=membership,
+                           requests=circles.pending_requests(circle) if membership.is_steward else [],
+                           gatherings=soon, more=more or len(upcoming) > 5,
+                           states=gatherings.my_states(current_user, soon))

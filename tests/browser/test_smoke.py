@@ -22,5 +22,5 @@ def test_crawl_reaches_the_circle(demo_site):
     url_map = create_app({"SQLALCHEMY_DATABASE_URI": demo_site.database_url, "SECRET_KEY": "x"}).url_map
     pages = crawl(demo_site.base_url, cookie, url_map)
     endpoints = {p.endpoint for p in pages}
-    assert {"home.index", "circles.overview", "circles.members", "circles.log", "auth.account"} <= endpoints
+    assert {"home.index", "home.circle", "circles.members", "circles.log", "auth.account"} <= endpoints
     assert all(p.status == 200 for p in pages), [(p.url, p.status) for p in pages if p.status != 200]

@@ -1,0 +1,91 @@
+"""Calendar feeds: secret addresses calendar apps subscribe to."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from ..auth.models import User
+from ..circles import domain as circles
+from ..circles.models import Circle, Membership
+from ..database import utcnow
+from ..extensions import db
+from .models import Answer, Feed, Gathering
+
+def feed_for(user: User, circle: Circle | None = None) -> Feed:
+    circle_id = circle.id if circle else None
+    feed = db.session.scalar(select(Feed).where(Feed.user_id == user.id, Feed.circle_id.is_(circle_id)
+                                                if circle_id is None else Feed.circle_id == circle_id))
+    if feed is None:
+        feed = Feed(user_id=user.id, circle_id=circle_id, token=secrets.token_urlsafe(24))
+        db.session.add(feed)
+        db.session.flush()
+    return feed
+
+
+def reset_feed(feed: Feed) -> None:
+    feed.token = secrets.token_urlsafe(24)
+
+
+def feed_by_token(token: str) -> Feed | None:
+    return db.session.scalar(select(Feed).where(Feed.token == token))
+
+
+def feed_gatherings(feed: Feed) -> list[Gathering]:
+    """What a feed shows: my own (seated or waiting; cancelled ones stay, marked),
+    or everything in a circle I still belong to; from 30 days back."""
+    since = utcnow() - dt.timedelta(days=30)
+    if feed.circle_id is None:
+        query = (select(Gathering).join(Answer, Answer.gathering_id == Gathering.id)
+                 .join(Membership, (Membership.circle_id == Gathering.circle_id)
+                       & (Membership.user_id == feed.user_id))
+                 .where(Answer.user_id == feed.user_id, Answer.state.in_(("seated", "waiting"))))
+    else:
+        if circles.membership_of(feed.circle_id, db.session.get(User, feed.user_id)) is None:
+            return []
+        query = select(Gathering).where(Gathering.circle_id == feed.circle_id)
+    return list(db.session.scalars(query.where(Gathering.ends_at > since).order_by(Gathering.starts_at)))
+
+
+
+
+STATUS = {"confirmed": "CONFIRMED", "tentative": "TENTATIVE", "cancelled": "CANCELLED"}
+
+
+def calendar(gatherings: list[Gathering], name: str, url_for_gathering) -> bytes:
+    """An iCalendar file: the same UID on every fetch, the zone's VTIMEZONE,
+    SEQUENCE raised by every change that matters, cancelled ones marked."""
+    import icalendar
+
+    cal = icalendar.Calendar()
+    cal.add("prodid", "-//Communitarium//Gatherings//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", name)
+    for gathering in gatherings:
+        tz = ZoneInfo(gathering.time_zone)
+        event = icalendar.Event()
+        event.add("uid", f"{gathering.uid}@communitarium")
+        event.add("dtstamp", gathering.updated_at)
+        event.add("last-modified", gathering.updated_at)
+        event.add("dtstart", gathering.starts_local.replace(tzinfo=tz))
+        event.add("dtend", gathering.ends_local.replace(tzinfo=tz))
+        event.add("summary", gathering.title)
+        event.add("sequence", gathering.sequence)
+        event.add("status", STATUS[gathering.status])
+        description = gathering.description_source
+        if gathering.is_cancelled and gathering.cancel_reason:
+            description = f"{gathering.cancel_reason}\n\n{description}".strip()
+        if description:
+            event.add("description", description)
+        if gathering.place:
+            event.add("location", gathering.place)
+        event.add("url", url_for_gathering(gathering))
+        cal.add_component(event)
+    if gatherings:
+        years = [g.starts_local.year for g in gatherings]
+        cal.add_missing_timezones(first_date=dt.date(min(years) - 1, 1, 1), last_date=dt.date(max(years) + 2, 1, 1))
+    return cal.to_ical()

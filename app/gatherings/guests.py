@@ -1,0 +1,84 @@
+"""Gatherings opened to people outside the circle, by an unguessable link.
+A guest sees only that gathering and answers with a name and an email."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from ..auth.domain import external_url, new_token, normalize_email, token_hash
+from ..database import write_transaction
+from ..extensions import db
+from ..mail import queue_mail
+from .domain import GatheringError, _check_open, _lock, _promote, _release, _seat_or_wait
+from .models import Answer, Gathering
+
+def open_publicly(gathering: Gathering) -> str:
+    if not gathering.public_token:
+        gathering.public_token = secrets.token_urlsafe(24)
+    return gathering.public_token
+
+
+def close_publicly(gathering: Gathering) -> None:
+    gathering.public_token = None
+
+
+def by_public_token(token: str) -> Gathering | None:
+    if not token:
+        return None
+    return db.session.scalar(select(Gathering).where(Gathering.public_token == token))
+
+
+def guest_answer(gathering_id: int, name: str, email: str) -> None:
+    """A guest asks for a place: nothing is held until they confirm by mail.
+    One answer per email per gathering. Commits."""
+    email = normalize_email(email)
+    with write_transaction():
+        gathering = _lock(gathering_id)
+        _check_open(gathering, 0)
+        raw, hashed = new_token()
+        existing = db.session.scalar(select(Answer).where(Answer.gathering_id == gathering.id,
+                                                          func.lower(Answer.guest_email) == email))
+        if existing is None:
+            existing = Answer(gathering_id=gathering.id, guest_email=email, response="going", state="unconfirmed")
+            db.session.add(existing)
+        existing.guest_name, existing.guest_token_hash = name.strip()[:80], hashed
+        queue_mail(email, _("Confirm your place: %(title)s", title=gathering.title), "gatherings/mail/guest.txt",
+                   gathering=gathering, name=existing.guest_name,
+                   confirm_url=external_url("gatherings.guest", token=gathering.public_token, action="confirm",
+                                            answer=raw),
+                   cancel_url=external_url("gatherings.guest", token=gathering.public_token, action="cancel",
+                                           answer=raw))
+
+
+def _guest(gathering: Gathering, raw: str) -> Answer:
+    found = db.session.scalar(select(Answer).where(Answer.gathering_id == gathering.id,
+                                                   Answer.guest_token_hash == token_hash(raw)))
+    if found is None:
+        raise GatheringError(_("This link does not work any more."))
+    return found
+
+
+def confirm_guest(gathering_id: int, raw: str) -> Answer:
+    with write_transaction():
+        gathering = _lock(gathering_id)
+        guest = _guest(gathering, raw)
+        if guest.state == "unconfirmed":
+            _check_open(gathering, 0)
+            guest.state = "none"
+            _seat_or_wait(gathering, guest)
+        return guest
+
+
+def cancel_guest(gathering_id: int, raw: str) -> None:
+    with write_transaction():
+        gathering = _lock(gathering_id)
+        guest = _guest(gathering, raw)
+        freed = _release(gathering, guest)
+        db.session.delete(guest)
+        if freed:
+            _promote(gathering)
+
+

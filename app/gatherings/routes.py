@@ -1,0 +1,483 @@
+"""Gathering views: thin; the rules live in domain.py, series.py, guests.py, feeds.py."""
+
+from __future__ import annotations
+
+from urllib.parse import quote_plus
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..auth import domain as accounts
+from ..auth.access import client_key
+from ..auth.forms import PlainForm
+from ..auth.models import User
+from ..circles import domain as circles
+from ..circles.access import circle_page
+from ..circles.models import Circle
+from ..database import utcnow
+from ..extensions import db, limiter
+from ..htmx import is_partial_request
+from . import bp, domain, feeds, guests, series
+from .domain import GatheringError
+from .forms import AnswerForm, CancelForm, GatheringForm, GuestForm, MoveForm, NewGatheringForm, SeriesForm, SlotForm
+from .models import Gathering, Series, Slot
+
+accounts.on_account_deleted(domain.withdraw_all)
+
+
+def _gathering(circle, gathering_id: int) -> Gathering:
+    gathering = db.session.get(Gathering, gathering_id)
+    if gathering is None or gathering.circle_id != circle.id:
+        abort(404)
+    return gathering
+
+
+def _managed(circle, membership, gathering_id: int) -> Gathering:
+    """A gathering the person may manage: host, co-host or steward; else 403."""
+    gathering = _gathering(circle, gathering_id)
+    if not domain.can_manage(gathering, current_user, membership):
+        abort(403)
+    return gathering
+
+
+def _form_error(form, error: GatheringError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(error)]
+    else:
+        form.form_errors.append(str(error))
+
+
+def map_link(place: str) -> str:
+    # A link out, built from the address and URL-encoded; no map tiles on our pages.
+    return "https://www.openstreetmap.org/search?query=" + quote_plus(place)
+
+
+# --- lists ------------------------------------------------------------------------------
+
+@bp.route("/c/<slug>/gatherings")
+@login_required
+@circle_page()
+def upcoming(circle, membership):
+    page = max(1, request.args.get("page", 1, type=int))
+    items, more = domain.upcoming(circle, page)
+    return render_template("gatherings/upcoming.html", circle=circle, membership=membership, gatherings=items,
+                           states=domain.my_states(current_user, items), page=page, more=more)
+
+
+@bp.route("/c/<slug>/gatherings/past")
+@login_required
+@circle_page()
+def past(circle, membership):
+    page = max(1, request.args.get("page", 1, type=int))
+    items, more = domain.past(circle, page)
+    return render_template("gatherings/past.html", circle=circle, membership=membership, gatherings=items,
+                           came=domain.who_came(items), page=page, more=more)
+
+
+# --- posting ----------------------------------------------------------------------------
+
+def _gathering_fields(form) -> dict:
+    return {"title": form.title.data, "description": form.description.data or "",
+            "starts_local": form.starts_local.data, "ends_local": form.ends_local.data,
+            "time_zone": form.time_zone.data, "place": form.place.data or "",
+            "online_url": form.online_url.data or "", "capacity": form.capacity.data,
+            "max_guests": form.max_guests.data or 0, "needs_approval": form.needs_approval.data}
+
+
+def _chosen_cohosts(form, circle) -> list[User]:
+    ids = set(form.cohosts.data or [])
+    return [m.user for m in circles.members(circle) if m.user_id in ids]
+
+
+@bp.route("/c/<slug>/gatherings/new", methods=["GET", "POST"])
+@login_required
+@circle_page()
+def new(circle, membership):
+    members = circles.members(circle)
+    form = NewGatheringForm(members=members, time_zone=circle.time_zone)
+    if form.validate_on_submit():
+        try:
+            fields = _gathering_fields(form)
+            if form.repeat.data:
+                made_series, made = series.create_series(
+                    circle, current_user, freq=form.repeat.data, interval=form.interval.data or 1,
+                    setpos=form.setpos.data, until=form.until.data, **fields)
+                for occurrence in made:
+                    domain.set_cohosts(occurrence, _chosen_cohosts(form, circle))
+                first = made[0] if made else None
+            else:
+                first = domain.create_gathering(circle, current_user, status=form.status.data,
+                                                cohosts=_chosen_cohosts(form, circle), **fields)
+            db.session.commit()
+        except GatheringError as error:
+            db.session.rollback()
+            _form_error(form, error)
+        else:
+            flash(_("Posted. Your neighbours can answer now."), "success")
+            if first is None:
+                return redirect(url_for("gatherings.upcoming", slug=circle.slug), 303)
+            return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=first.id), 303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("gatherings/new.html", circle=circle, membership=membership, form=form), status
+
+
+# --- one gathering ----------------------------------------------------------------------
+
+def _detail_context(circle, membership, gathering, answer_form=None):
+    answers = domain.answers_of(gathering)
+    manage = domain.can_manage(gathering, current_user, membership)
+    mine = next((a for a in answers if a.user_id == current_user.id), None)
+    form = answer_form or AnswerForm(response=mine.response if mine else None, guests=mine.guests if mine else 0)
+    return {
+        "circle": circle, "membership": membership, "gathering": gathering, "answers": answers,
+        "seated": [a for a in answers if a.state == "seated"],
+        "waiting": domain.waitlist(gathering), "asking": [a for a in answers if a.state == "asking"],
+        "maybe": [a for a in answers if a.response == "maybe"], "mine": mine, "form": form,
+        "manage": manage, "slots": domain.slots_of(gathering), "cohosts": domain.cohosts(gathering),
+        "plain_form": PlainForm(), "slot_form": SlotForm(), "move_form": MoveForm(),
+        "map_link": map_link(gathering.place) if gathering.place else None,
+        "past": gathering.ends_at <= utcnow(),
+        "share_allowed": circle.members_may_share or membership.is_steward,
+        "public_url": accounts.external_url("gatherings.public", token=gathering.public_token)
+        if gathering.public_token else None,
+    }
+
+
+@bp.route("/c/<slug>/gatherings/<int:gathering_id>")
+@login_required
+@circle_page()
+def detail(circle, membership, gathering_id):
+    gathering = _gathering(circle, gathering_id)
+    return render_template("gatherings/detail.html", **_detail_context(circle, membership, gathering))
+
+
+@bp.route("/c/<slug>/gatherings/<int:gathering_id>/answer", methods=["POST"])
+@login_required
+@circle_page()
+def answer(circle, membership, gathering_id):
+    gathering = _gathering(circle, gathering_id)
+    form = AnswerForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            domain.answer(gathering.id, current_user, form.response.data, form.guests.data or 0,
+                          form.message.data or "")
+            if not is_partial_request():
+                return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering.id), 303)
+            form = None
+        except GatheringError as error:
+            db.session.rollback()
+            _form_error(form, error)
+            status = 422
+    else:
+        status = 422
+    gathering = db.session.get(Gathering, gathering_id)
+    context = _detail_context(circle, membership, gathering, answer_form=form)
+    if is_partial_request():
+        return render_template("gatherings/_answer.html", **context), status
+    return render_template("gatherings/detail.html", **context), status
+
+
+@bp.route("/c/<slug>/gatherings/<int:gathering_id>/withdraw", methods=["POST"])
+@login_required
+@circle_page()
+def withdraw(circle, membership, gathering_id):
+    gathering = _gathering(circle, gathering_id)
+    if PlainForm().validate_on_submit():
+        domain.withdraw(gathering.id, current_user)
+        flash(_("Your answer is withdrawn."), "info")
+    return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering.id), 303)
+
+
+@bp.route("/c/<slug>/gatherings/<int:gathering_id>/calendar.ics")
+@login_required
+@circle_page()
+def ics(circle, membership, gathering_id):
+    gathering = _gathering(circle, gathering_id)
+    return _calendar_response([gathering], gathering.title, f"gathering-{gathering.id}.ics")
+
+
+def _calendar_response(gatherings, name, filename):
+    body = feeds.calendar(gatherings, name, lambda g: accounts.external_url(
+        "gatherings.detail", slug=g.circle.slug, gathering_id=g.id))
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- hosts ----------------------------------------------------------------------------
+
+@bp.route("/c/<slug>/gatherings/<int:gathering_id>/edit", methods=["GET", "POST"])
+@login_required
+@circle_page()
+def edit(circle, membership, gathering_id):
+    gathering = _managed(circle, membership, gathering_id)
+    members = circles.members(circle)
+    form = GatheringForm(obj=gathering, members=members, description=gathering.description_source,
+                         cohosts=[u.id for u in domain.cohosts(gathering)])
+    if form.validate_on_submit():
+        try:
+            fields = _gathering_fields(form) | {"status": form.status.data if not gathering.is_cancelled
+                                                 else gathering.status}
+            changed = domain.update_gathering(gathering.id, current_user, membership, **fields)
+            domain.set_cohosts(db.session.get(Gathering, gathering_id), _chosen_cohosts(form, circle))
+            db.session.commit()
+        except GatheringError as error:
+            db.session.rollback()
+            _form_error(form, error)
+        else:
+            flash(_("Saved.") if changed else _("Nothing changed."), "success")
+            return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering_id), 303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("gatherings/edit.html", circle=circle, membership=membership, gathering=gathering,
+                           form=form), status
+
+
+@bp.route("/c/<slug>/gatherings/<int:gathering_id>/cancel", methods=["GET", "POST"])
+@login_required
+@circle_page()
+def cancel(circle, membership, gathering_id):
+    gathering = _managed(circle, membership, gathering_id)
+    form = CancelForm()
+    if form.validate_on_submit():
+        domain.cancel_gathering(gathering.id, current_user, membership, form.reason.data)
+        flash(_("Cancelled. Everyone coming or waiting is told."), "info")
+        return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering_id), 303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("gatherings/cancel.html", circle=circle, membership=membership, gathering=gathering,
+                           form=form), status
+
+
+@bp.route("/c/<slug>/gatherings/<int:gathering_id>/skip", methods=["POST"])
+@login_required
+@circle_page()
+def skip(circle, membership, gathering_id):
+    gathering = _managed(circle, membership, gathering_id)
+    if gathering.series_id is None:
+        abort(404)
+    if PlainForm().validate_on_submit():
+        series.skip_occurrence(gathering.id, current_user, membership)
+        flash(_("Skipped this time. The series goes on."), "info")
+    return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering_id), 303)
+
+
+@bp.route("/c/<slug>/gatherings/series/<int:series_id>", methods=["GET", "POST"])
+@login_required
+@circle_page()
+def edit_series(circle, membership, series_id):
+    found = db.session.get(Series, series_id)
+    if found is None or found.circle_id != circle.id:
+        abort(404)
+    if found.template.get("host_id") != current_user.id and not membership.is_steward:
+        abort(403)
+    t = found.template
+    form = SeriesForm(data={"title": t.get("title"), "description": t.get("description_source"),
+                            "place": t.get("place"), "online_url": t.get("online_url"),
+                            "capacity": t.get("capacity")} if request.method == "GET" else None)
+    if form.validate_on_submit():
+        values = {"title": form.title.data, "description": form.description.data or "",
+                  "place": form.place.data or "", "online_url": form.online_url.data or "",
+                  "capacity": form.capacity.data}
+        try:
+            changed, kept = series.edit_series(found, current_user, membership, **values)
+        except GatheringError as error:
+            db.session.rollback()
+            _form_error(form, error)
+        else:
+            flash(_("Changed %(changed)s coming dates. %(kept)s dates that people have already answered keep "
+                    "their details; edit those one by one.", changed=changed, kept=kept), "success")
+            return redirect(url_for("gatherings.upcoming", slug=circle.slug), 303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("gatherings/series.html", circle=circle, membership=membership, series=found,
+                           form=form), status
+
+
+@bp.route("/c/<slug>/gatherings/<int:gathering_id>/answers/<int:answer_id>/<any(approve, decline):decision>",
+          methods=["POST"])
+@login_required
+@circle_page()
+def decide(circle, membership, gathering_id, answer_id, decision):
+    gathering = _managed(circle, membership, gathering_id)
+    if PlainForm().validate_on_submit():
+        try:
+            domain.decide_asking(gathering.id, answer_id, approve=decision == "approve")
+        except GatheringError as error:
+            flash(str(error), "warning")
+    return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering_id), 303)
+
+
+@bp.route("/c/<slug>/gatherings/<int:gathering_id>/answers/<int:answer_id>/move", methods=["POST"])
+@login_required
+@circle_page()
+def move(circle, membership, gathering_id, answer_id):
+    gathering = _managed(circle, membership, gathering_id)
+    form = MoveForm()
+    if form.validate_on_submit():
+        try:
+            domain.move(gathering.id, answer_id, form.to.data, current_user, form.over_capacity.data)
+        except GatheringError as error:
+            flash(str(error), "warning")
+    return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering_id), 303)
+
+
+@bp.route("/c/<slug>/gatherings/<int:gathering_id>/close", methods=["POST"])
+@login_required
+@circle_page()
+def close(circle, membership, gathering_id):
+    gathering = _managed(circle, membership, gathering_id)
+    if PlainForm().validate_on_submit():
+        domain.set_answers_closed(gathering, not gathering.answers_closed)
+        db.session.commit()
+    return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering_id), 303)
+
+
+@bp.route("/c/<slug>/gatherings/<int:gathering_id>/attendance", methods=["POST"])
+@login_required
+@circle_page()
+def attendance(circle, membership, gathering_id):
+    gathering = _managed(circle, membership, gathering_id)
+    if PlainForm().validate_on_submit():
+        came = {int(v) for v in request.form.getlist("came") if v.isdigit()}
+        try:
+            domain.mark_attendance(gathering, came)
+            db.session.commit()
+            flash(_("Noted who came. Thank you for hosting."), "success")
+        except GatheringError as error:
+            flash(str(error), "warning")
+    return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering_id), 303)
+
+
+@bp.route("/c/<slug>/gatherings/<int:gathering_id>/share", methods=["POST"])
+@login_required
+@circle_page()
+def share(circle, membership, gathering_id):
+    gathering = _managed(circle, membership, gathering_id)
+    if not (circle.members_may_share or membership.is_steward):
+        abort(403)
+    if PlainForm().validate_on_submit():
+        if gathering.public_token:
+            guests.close_publicly(gathering)
+        else:
+            guests.open_publicly(gathering)
+        db.session.commit()
+    return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering_id), 303)
+
+
+# --- slots ---------------------------------------------------------------------------------
+
+@bp.route("/c/<slug>/gatherings/<int:gathering_id>/slots", methods=["POST"])
+@login_required
+@circle_page()
+def add_slot(circle, membership, gathering_id):
+    gathering = _managed(circle, membership, gathering_id)
+    form = SlotForm()
+    if form.validate_on_submit():
+        domain.add_slot(gathering, form.title.data, form.needed.data)
+        db.session.commit()
+    else:
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "warning")
+    return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering_id), 303)
+
+
+def _slot(gathering, slot_id) -> Slot:
+    slot = db.session.get(Slot, slot_id)
+    if slot is None or slot.gathering_id != gathering.id:
+        abort(404)
+    return slot
+
+
+@bp.route("/c/<slug>/gatherings/<int:gathering_id>/slots/<int:slot_id>/<any(take, leave):action>",
+          methods=["POST"])
+@login_required
+@circle_page()
+def slot(circle, membership, gathering_id, slot_id, action):
+    gathering = _gathering(circle, gathering_id)
+    chosen = _slot(gathering, slot_id)
+    if PlainForm().validate_on_submit():
+        if action == "take":
+            if not domain.take_slot(chosen.id, current_user):
+                flash(_("That slot is already full. Thank you all the same!"), "info")
+        else:
+            domain.leave_slot(chosen.id, current_user)
+    return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering_id), 303)
+
+
+# --- calendars ------------------------------------------------------------------------------
+
+@bp.route("/c/<slug>/calendar", methods=["GET", "POST"])
+@login_required
+@circle_page()
+def calendars(circle, membership):
+    mine, ours = feeds.feed_for(current_user), feeds.feed_for(current_user, circle)
+    if request.method == "POST" and PlainForm().validate_on_submit():
+        feeds.reset_feed(mine if request.form.get("which") == "mine" else ours)
+        flash(_("Made a new address. The old one no longer works: subscribe again with the new one."), "success")
+    db.session.commit()
+    if request.method == "POST":
+        return redirect(url_for("gatherings.calendars", slug=circle.slug), 303)
+    return render_template("gatherings/calendars.html", circle=circle, membership=membership,
+                           mine=accounts.external_url("gatherings.feed", token=mine.token),
+                           ours=accounts.external_url("gatherings.feed", token=ours.token), form=PlainForm())
+
+
+@bp.route("/feeds/<token>.ics")
+def feed(token):
+    found = feeds.feed_by_token(token)
+    if found is None:
+        abort(404)
+    name = (db.session.get(Circle, found.circle_id).name if found.circle_id
+            else _("My gatherings"))
+    return _calendar_response(feeds.feed_gatherings(found), name, "communitarium.ics")
+
+
+# --- guests from outside the circle -----------------------------------------------------
+
+def _public(token) -> Gathering:
+    gathering = guests.by_public_token(token)
+    if gathering is None:
+        abort(404)
+    return gathering
+
+
+def _guest_email_key() -> str:
+    return "guest:" + accounts.normalize_email(request.form.get("email", ""))
+
+
+@bp.route("/g/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LIMIT_GUEST_PER_EMAIL"], key_func=_guest_email_key, methods=["POST"])
+@limiter.limit(lambda: current_app.config["LIMIT_GUEST_PER_IP"], key_func=client_key, methods=["POST"])
+def public(token):
+    gathering = _public(token)
+    form = GuestForm()
+    if form.validate_on_submit():
+        try:
+            guests.guest_answer(gathering.id, form.name.data, form.email.data)
+            return render_template("gatherings/public_sent.html", gathering=gathering, email=form.email.data)
+        except GatheringError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+    status = 422 if form.is_submitted() else 200
+    return render_template("gatherings/public.html", gathering=gathering, form=form,
+                           map_link=map_link(gathering.place) if gathering.place else None), status
+
+
+@bp.route("/g/<token>/<any(confirm, cancel):action>/<answer>", methods=["GET", "POST"], endpoint="guest")
+def guest_link(token, action, answer):
+    gathering = _public(token)
+    form = PlainForm()
+    problem = None
+    if form.validate_on_submit():
+        try:
+            if action == "confirm":
+                confirmed = guests.confirm_guest(gathering.id, answer)
+                return render_template("gatherings/guest_done.html", gathering=gathering, answer=confirmed)
+            guests.cancel_guest(gathering.id, answer)
+            return render_template("gatherings/guest_done.html", gathering=gathering, answer=None)
+        except GatheringError as error:
+            db.session.rollback()
+            problem = str(error)
+    return render_template("gatherings/guest_link.html", gathering=gathering, form=form, action=action,
+                           problem=problem), 409 if problem else 200

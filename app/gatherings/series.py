@@ -1,0 +1,135 @@
+"""Recurring gatherings: a rule (dateutil's rrule over local wall times) and
+a template, expanded into real gatherings some weeks ahead."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..auth.models import User
+from ..circles.models import Circle, Membership
+from ..database import utcnow, write_transaction
+from ..extensions import db
+from .domain import GatheringError, _check_times, create_gathering, local_of, localize, update_gathering
+from .models import Answer, Gathering, Series
+
+def weeks_ahead() -> int:
+    return current_app.config.get("GATHERINGS_WEEKS_AHEAD", 8)
+
+
+def rule_for(series: Series):
+    from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
+
+    first = series.first_local
+    until = dt.datetime.combine(series.until, dt.time.max) if series.until else None
+    if series.freq == "weekly":
+        return rrule(WEEKLY, interval=series.interval, dtstart=first, until=until)
+    if series.freq == "monthly_date":
+        if first.day <= 28:
+            return rrule(MONTHLY, interval=series.interval, dtstart=first, until=until, bymonthday=first.day)
+        # "The 31st" falls on the last day of shorter months.
+        return rrule(MONTHLY, interval=series.interval, dtstart=first, until=until,
+                     bymonthday=list(range(28, first.day + 1)), bysetpos=-1)
+    return rrule(MONTHLY, interval=series.interval, dtstart=first, until=until,
+                 byweekday=weekday(first.weekday())(series.setpos))
+
+
+def create_series(circle: Circle, host: User, *, freq: str, interval: int = 1, setpos: int | None = None,
+                  until: dt.date | None = None, **fields) -> tuple[Series, list[Gathering]]:
+    """Start a recurring gathering and make its occurrences some weeks ahead.
+
+    :raise GatheringError: as for one gathering, or an impossible rule.
+    """
+    starts_local, ends_local = fields.pop("starts_local"), fields.pop("ends_local")
+    time_zone = fields.pop("time_zone", None) or circle.time_zone
+    _check_times(starts_local, ends_local, time_zone)
+    if freq not in ("weekly", "monthly_date", "monthly_weekday") or not 1 <= interval <= 52:
+        raise GatheringError(_("Choose how often it repeats."), "freq")
+    if freq == "monthly_weekday" and setpos not in (1, 2, 3, 4, -1):
+        raise GatheringError(_("Choose which weekday of the month."), "setpos")
+    if until is not None and until < starts_local.date():
+        raise GatheringError(_("The series ends before it starts: choose a later last date."), "until")
+    template = {key: fields.get(key) for key in ("title", "place", "online_url", "capacity", "max_guests",
+                                                  "needs_approval")}
+    template |= {"description_source": fields.get("description", ""), "host_id": host.id,
+                 "minutes": int((ends_local - starts_local).total_seconds() // 60)}
+    series = Series(circle_id=circle.id, freq=freq, interval=interval, setpos=setpos, until=until,
+                    first_local=starts_local, time_zone=time_zone, template=template)
+    db.session.add(series)
+    db.session.flush()
+    if next(iter(rule_for(series)), None) is None:
+        raise GatheringError(_("That rule makes no date at all: check the last date."), "until")
+    return series, extend_series(series)
+
+
+def extend_series(series: Series, now: dt.datetime | None = None) -> list[Gathering]:
+    """Make the series' occurrences up to some weeks ahead (in the caller's transaction)."""
+    now = now or utcnow()
+    horizon = local_of(now + dt.timedelta(weeks=weeks_ahead()), series.time_zone).replace(tzinfo=None)
+    after = series.generated_until or (series.first_local - dt.timedelta(seconds=1))
+    circle = db.session.get(Circle, series.circle_id)
+    host = db.session.get(User, series.template["host_id"])
+    made = []
+    for occurrence in rule_for(series).between(after, horizon, inc=False):
+        t = series.template
+        starts_local, starts_at = localize(occurrence, series.time_zone)
+        if starts_at <= now:
+            continue
+        made.append(create_gathering(
+            circle, host, title=t["title"], description=t.get("description_source") or "",
+            starts_local=occurrence, ends_local=occurrence + dt.timedelta(minutes=t["minutes"]),
+            time_zone=series.time_zone, place=t.get("place") or "", online_url=t.get("online_url") or "",
+            capacity=t.get("capacity"), max_guests=t.get("max_guests") or 0,
+            needs_approval=bool(t.get("needs_approval")), series=series, occurrence_local=occurrence))
+    # Everything up to the horizon is made (past dates are passed over), so the
+    # next top-up starts from there.
+    if series.generated_until is None or series.generated_until < horizon:
+        series.generated_until = horizon
+    return made
+
+
+def extend_all() -> int:
+    """Top up every series (``flask gatherings extend``). Returns how many were made."""
+    total = 0
+    for series_id in db.session.scalars(select(Series.id)).all():
+        with write_transaction():
+            series = db.session.scalars(select(Series).where(Series.id == series_id).with_for_update()).one()
+            total += len(extend_series(series))
+    return total
+
+
+def edit_series(series: Series, actor: User, membership: Membership | None, **values) -> tuple[int, int]:
+    """Change a series' template and the future occurrences nobody has answered
+    yet (the host's own seat aside). Returns (changed, left alone). Commits."""
+    template = dict(series.template)
+    for key in ("title", "place", "online_url", "capacity", "max_guests", "needs_approval"):
+        if key in values:
+            template[key] = values[key]
+    if "description" in values:
+        template["description_source"] = values["description"]
+    series.template = template
+    db.session.commit()
+    answered = (select(Answer.gathering_id).where(Answer.user_id.is_distinct_from(template["host_id"]))
+                .scalar_subquery())
+    future = db.session.scalars(select(Gathering.id).where(
+        Gathering.series_id == series.id, Gathering.starts_at > utcnow(), Gathering.detached.is_(False),
+        Gathering.status != "cancelled")).all()
+    untouched = set(db.session.scalars(select(Gathering.id).where(Gathering.id.in_(future),
+                                                                  Gathering.id.in_(answered))).all())
+    changed = 0
+    for gathering_id in future:
+        if gathering_id in untouched:
+            continue
+        update_gathering(gathering_id, actor, membership, detach=False, **values)
+        changed += 1
+    return changed, len(untouched)
+
+
+def skip_occurrence(gathering_id: int, actor: User, membership: Membership | None) -> None:
+    update_gathering(gathering_id, actor, membership, status="cancelled",
+                     cancel_reason=_("Skipped this time; the series goes on."))
+
+
