@@ -54,6 +54,9 @@ def from_environment(instance_path: str) -> dict:
         "LIMIT_GUEST_PER_EMAIL": os.environ.get("LIMIT_GUEST_PER_EMAIL", "3 per hour"),
         "LIMIT_GUEST_PER_IP": os.environ.get("LIMIT_GUEST_PER_IP", "20 per hour"),
         "GATHERINGS_WEEKS_AHEAD": int(os.environ.get("GATHERINGS_WEEKS_AHEAD", "8")),
+        # TEST ONLY: seats taken without lock or counter, so the concurrency
+        # tests can show the same burst overbooking. Never set it elsewhere.
+        "GATHERINGS_UNSAFE_SEATING": os.environ.get("COMMUNITARIUM_TEST_UNSAFE_SEATING") == "1",
     }
 
 
