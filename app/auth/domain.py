@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from typing import Callable
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
@@ -40,8 +40,10 @@ def find_user(email: str) -> User | None:
 
 
 def external_url(endpoint: str, **values) -> str:
-    """An absolute link for mail, built on BASE_URL (mail has no request host)."""
-    return current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, **values)
+    """An absolute link for mail and pages, built on BASE_URL, never on the
+    request's Host header; it works outside requests too (commands, seeding)."""
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return current_app.config["BASE_URL"].rstrip("/") + path
 
 
 # --- sessions ---------------------------------------------------------------
