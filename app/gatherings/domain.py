@@ -307,10 +307,11 @@ def waitlist(gathering: Gathering) -> list[Answer]:
         .options(db.joinedload(Answer.user)).order_by(Answer.waiting_since, Answer.id)))
 
 
-def _check_open(gathering: Gathering, guests: int) -> None:
+def _check_open(gathering: Gathering, guests: int, saying_no: bool = False) -> None:
     if gathering.is_cancelled:
         raise GatheringError(_("This gathering is cancelled."))
-    if gathering.answers_closed:
+    # Closed answers still let people say they cannot come: that frees a seat.
+    if gathering.answers_closed and not saying_no:
         raise GatheringError(_("The hosts have closed answers for this gathering."))
     if gathering.ends_at <= utcnow():
         raise GatheringError(_("This gathering is over."))
@@ -332,13 +333,13 @@ def answer(gathering_id: int, user: User, response: str, guests: int = 0, messag
     with write_transaction():
         gathering = _lock(gathering_id)
         guests = guests if response == "going" else 0
-        _check_open(gathering, guests)
+        _check_open(gathering, guests, saying_no=response == "cant")
         mine = db.session.scalar(select(Answer).where(Answer.gathering_id == gathering.id,
                                                       Answer.user_id == user.id))
         if mine is None:
             mine = Answer(gathering_id=gathering.id, user_id=user.id, response=response)
             db.session.add(mine)
-        was_waiting = mine.state == "waiting"
+        was_waiting, was_seated = mine.state == "waiting", mine.state == "seated"
         freed = _release(gathering, mine)
         mine.response, mine.guests, mine.message = response, guests, message.strip()[:500]
         if response != "going":
@@ -346,6 +347,11 @@ def answer(gathering_id: int, user: User, response: str, guests: int = 0, messag
         elif gathering.needs_approval and not mine.approved and gathering.host_id != user.id:
             mine.state = "asking"
         else:
+            if was_seated and not _fits(gathering, mine.party):
+                # More guests than seats left: keep the seat you had, rather
+                # than send the whole party to the waitlist.
+                raise GatheringError(_("There is no room for more guests right now; your own seat is kept."),
+                                     "guests")
             if not was_waiting:
                 mine.waiting_since = None
             _seat_or_wait(gathering, mine)

@@ -101,11 +101,10 @@ def new(circle, membership):
         try:
             fields = _gathering_fields(form)
             if form.repeat.data:
-                made_series, made = series.create_series(
+                _, made = series.create_series(
                     circle, current_user, freq=form.repeat.data, interval=form.interval.data or 1,
-                    setpos=form.setpos.data, until=form.until.data, **fields)
-                for occurrence in made:
-                    domain.set_cohosts(occurrence, _chosen_cohosts(form, circle))
+                    setpos=form.setpos.data, until=form.until.data, cohosts=_chosen_cohosts(form, circle),
+                    **fields)
                 first = made[0] if made else None
             else:
                 first = domain.create_gathering(circle, current_user, status=form.status.data,

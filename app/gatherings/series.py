@@ -38,7 +38,8 @@ def rule_for(series: Series):
 
 
 def create_series(circle: Circle, host: User, *, freq: str, interval: int = 1, setpos: int | None = None,
-                  until: dt.date | None = None, **fields) -> tuple[Series, list[Gathering]]:
+                  until: dt.date | None = None, cohosts: list[User] = (),
+                  **fields) -> tuple[Series, list[Gathering]]:
     """Start a recurring gathering and make its occurrences some weeks ahead.
 
     :raise GatheringError: as for one gathering, or an impossible rule.
@@ -55,6 +56,7 @@ def create_series(circle: Circle, host: User, *, freq: str, interval: int = 1, s
     template = {key: fields.get(key) for key in ("title", "place", "online_url", "capacity", "max_guests",
                                                   "needs_approval")}
     template |= {"description_source": fields.get("description", ""), "host_id": host.id,
+                 "cohost_ids": [person.id for person in cohosts],
                  "minutes": int((ends_local - starts_local).total_seconds() // 60)}
     series = Series(circle_id=circle.id, freq=freq, interval=interval, setpos=setpos, until=until,
                     first_local=starts_local, time_zone=time_zone, template=template)
@@ -83,7 +85,8 @@ def extend_series(series: Series, now: dt.datetime | None = None) -> list[Gather
             starts_local=occurrence, ends_local=occurrence + dt.timedelta(minutes=t["minutes"]),
             time_zone=series.time_zone, place=t.get("place") or "", online_url=t.get("online_url") or "",
             capacity=t.get("capacity"), max_guests=t.get("max_guests") or 0,
-            needs_approval=bool(t.get("needs_approval")), series=series, occurrence_local=occurrence))
+            needs_approval=bool(t.get("needs_approval")), series=series, occurrence_local=occurrence,
+            cohosts=[db.session.get(User, i) for i in t.get("cohost_ids", [])]))
     # Everything up to the horizon is made (past dates are passed over), so the
     # next top-up starts from there.
     if series.generated_until is None or series.generated_until < horizon:
