@@ -9,6 +9,7 @@ from typing import Iterator
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
@@ -76,6 +77,22 @@ def install_sqlite_recipe(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+_FLUSHED = "communitarium_flushed"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session, _context):
+    # Changes already flushed are invisible to session.new/dirty, yet ending
+    # the transaction would commit them: remember that there are some.
+    session.info[_FLUSHED] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_flush(session, transaction):
+    if transaction.parent is None:
+        session.info.pop(_FLUSHED, None)
+
+
 @contextmanager
 def write_transaction() -> Iterator[None]:
     """Run a read-check-write as one transaction that holds the write lock.
@@ -88,12 +105,12 @@ def write_transaction() -> Iterator[None]:
     transaction; it is ended first, since a deferred transaction cannot be
     upgraded to a writer safely. Commits at the end, rolls back on error.
 
-    :raise RuntimeError: if the session holds unflushed changes, which ending
-        the read transaction would commit by surprise.
+    :raise RuntimeError: if the session holds changes not yet committed (flushed
+        or not), which ending the read transaction would commit by surprise.
     """
     session = db.session()  # the real Session behind the scoped proxy
-    if session.new or session.dirty or session.deleted:
-        raise RuntimeError("write_transaction() called with pending changes")
+    if session.new or session.dirty or session.deleted or session.info.get(_FLUSHED):
+        raise RuntimeError("write_transaction() called with uncommitted changes")
     if session.in_transaction():
         session.commit()
     session.connection(execution_options={IMMEDIATE: True})
