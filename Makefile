@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export FLASK_APP := wsgi:app
 
-.PHONY: run test demo migrate extend clean
+.PHONY: run test demo migrate extend clean bench lighthouse
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,17 +33,28 @@ extend: migrate
 run: extend
 	@if [ -n "$$REDIS_URL" ]; then \
 	  workers=$$((2 * $$(nproc) + 1)); echo "Rate limits in Redis; $$workers workers"; \
-	  exec $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $$workers --access-logfile - wsgi:app; \
+	  exec $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $$workers --no-control-socket --access-logfile - wsgi:app; \
 	else \
 	  echo "No REDIS_URL: one worker with 8 threads, so rate limits hold"; \
-	  exec $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 1 --threads 8 --access-logfile - wsgi:app; \
+	  exec $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 1 --threads 8 --no-control-socket --access-logfile - wsgi:app; \
 	fi
 
 demo: migrate
 	$(BIN)/flask seed-demo
 
+# System packages (chromium, java, the HTML checker) first: the script does
+# nothing when they are there.
 test: $(VENV)/.dev
+	@scripts/install-system-packages.sh
 	@scripts/test-all.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Load benchmark (wrk; SQLite and PostgreSQL; Redis): writes docs/performance.md.
+bench: $(VENV)/.runtime
+	bench/bench.sh
+
+# Lighthouse 12.8.2 (bench/lighthouse/) on the local chromium: writes docs/performance.md.
+lighthouse: $(VENV)/.runtime
+	bench/lighthouse.sh

@@ -32,6 +32,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     _init_extensions(app)
     _register_blueprints(app)
+    with app.app_context():
+        from .auth.passwords import warm_up
+
+        warm_up()
     return app
 
 

@@ -77,7 +77,7 @@ def serve(database_url: str, log_dir: Path, workers: int = 3, mail_port: int | N
     log_path = log_dir / f"gunicorn-{port}.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--timeout", "60", "--graceful-timeout", "2", "wsgi:app"],
+         "--timeout", "60", "--graceful-timeout", "2", "--no-control-socket", "wsgi:app"],
         cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
     served = Served(f"http://127.0.0.1:{port}", database_url, process, log_path)
     deadline = time.monotonic() + 30

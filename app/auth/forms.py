@@ -33,6 +33,11 @@ def valid_time_zone(form, field):
 _ZONES: list[str] = []
 
 
+def zone_choices() -> list[tuple[str, str]]:
+    """For a select: an empty first choice, so nobody gets a zone by accident."""
+    return [("", _l("Choose a time zone"))] + [(z, z.replace("_", " ")) for z in zone_names()]
+
+
 def zone_names() -> list[str]:
     if not _ZONES:
         _ZONES.extend(sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))))
@@ -83,7 +88,7 @@ class TimeZoneForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.time_zone.choices = zone_names()
+        self.time_zone.choices = zone_choices()
 
 
 class ConfirmPasswordForm(FlaskForm):

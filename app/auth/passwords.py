@@ -35,6 +35,13 @@ def _dummy_hash(params: tuple[int, int, int]) -> str:
     return _hasher(*params).hash("not a real password")
 
 
+def warm_up() -> None:
+    """Make the dummy hash at start, so a worker's first sign-in for an unknown
+    address takes no longer than any other."""
+    config = current_app.config
+    _dummy_hash((config["ARGON2_TIME_COST"], config["ARGON2_MEMORY_COST"], config["ARGON2_PARALLELISM"]))
+
+
 def check_password(stored_hash: str | None, password: str) -> bool:
     """One hash check, always: against a dummy hash when there is no account,
     so the time taken does not tell whether an address has one."""

@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..auth.forms import valid_time_zone, zone_names
+from ..auth.forms import valid_time_zone, zone_choices
 from .domain import SLUG_PATTERN, slug_taken
 
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("es", "Español"), ("fr", "Français"),
@@ -37,7 +37,7 @@ class CircleSettingsForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.time_zone.choices = zone_names()
+        self.time_zone.choices = zone_choices()
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)

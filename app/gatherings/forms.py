@@ -7,7 +7,7 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, In
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..auth.forms import valid_time_zone, zone_names
+from ..auth.forms import valid_time_zone, zone_choices
 
 
 def _strip(value):
@@ -43,7 +43,7 @@ class GatheringForm(FlaskForm):
 
     def __init__(self, *args, members=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.time_zone.choices = zone_names()
+        self.time_zone.choices = zone_choices()
         self.cohosts.choices = [(m.user_id, m.user.shown_name) for m in members]
 
 
