@@ -41,6 +41,11 @@ def _managed(circle, membership, gathering_id: int) -> Gathering:
     return gathering
 
 
+def _back(circle, gathering_id: int):
+    """After a post: back to the gathering's page (303, so a reload does not post again)."""
+    return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering_id), 303)
+
+
 def _form_error(form, error: GatheringError) -> None:
     field = getattr(form, error.field, None) if error.field else None
     if field is not None:
@@ -164,7 +169,7 @@ def answer(circle, membership, gathering_id):
             domain.answer(gathering.id, current_user, form.response.data, form.guests.data or 0,
                           form.message.data or "")
             if not is_partial_request():
-                return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering.id), 303)
+                return _back(circle, gathering.id)
             form = None
         except GatheringError as error:
             db.session.rollback()
@@ -187,7 +192,7 @@ def withdraw(circle, membership, gathering_id):
     if PlainForm().validate_on_submit():
         domain.withdraw(gathering.id, current_user)
         flash(_("Your answer is withdrawn."), "info")
-    return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering.id), 303)
+    return _back(circle, gathering.id)
 
 
 @bp.route("/c/<slug>/gatherings/<int:gathering_id>/calendar.ics")
@@ -229,7 +234,7 @@ def edit(circle, membership, gathering_id):
             _form_error(form, error)
         else:
             flash(_("Saved.") if changed else _("Nothing changed."), "success")
-            return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering_id), 303)
+            return _back(circle, gathering_id)
     status = 422 if form.is_submitted() else 200
     return render_template("gatherings/edit.html", circle=circle, membership=membership, gathering=gathering,
                            form=form), status
@@ -244,7 +249,7 @@ def cancel(circle, membership, gathering_id):
     if form.validate_on_submit():
         domain.cancel_gathering(gathering.id, current_user, membership, form.reason.data)
         flash(_("Cancelled. Everyone coming or waiting is told."), "info")
-        return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering_id), 303)
+        return _back(circle, gathering_id)
     status = 422 if form.is_submitted() else 200
     return render_template("gatherings/cancel.html", circle=circle, membership=membership, gathering=gathering,
                            form=form), status
@@ -260,7 +265,7 @@ def skip(circle, membership, gathering_id):
     if PlainForm().validate_on_submit():
         series.skip_occurrence(gathering.id, current_user, membership)
         flash(_("Skipped this time. The series goes on."), "info")
-    return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering_id), 303)
+    return _back(circle, gathering_id)
 
 
 @bp.route("/c/<slug>/gatherings/series/<int:series_id>", methods=["GET", "POST"])
@@ -305,7 +310,7 @@ def decide(circle, membership, gathering_id, answer_id, decision):
             domain.decide_asking(gathering.id, answer_id, approve=decision == "approve")
         except GatheringError as error:
             flash(str(error), "warning")
-    return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering_id), 303)
+    return _back(circle, gathering_id)
 
 
 @bp.route("/c/<slug>/gatherings/<int:gathering_id>/answers/<int:answer_id>/move", methods=["POST"])
@@ -319,7 +324,7 @@ def move(circle, membership, gathering_id, answer_id):
             domain.move(gathering.id, answer_id, form.to.data, current_user, form.over_capacity.data)
         except GatheringError as error:
             flash(str(error), "warning")
-    return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering_id), 303)
+    return _back(circle, gathering_id)
 
 
 @bp.route("/c/<slug>/gatherings/<int:gathering_id>/close", methods=["POST"])
@@ -330,7 +335,7 @@ def close(circle, membership, gathering_id):
     if PlainForm().validate_on_submit():
         domain.set_answers_closed(gathering, not gathering.answers_closed)
         db.session.commit()
-    return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering_id), 303)
+    return _back(circle, gathering_id)
 
 
 @bp.route("/c/<slug>/gatherings/<int:gathering_id>/attendance", methods=["POST"])
@@ -346,7 +351,7 @@ def attendance(circle, membership, gathering_id):
             flash(_("Noted who came. Thank you for hosting."), "success")
         except GatheringError as error:
             flash(str(error), "warning")
-    return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering_id), 303)
+    return _back(circle, gathering_id)
 
 
 @bp.route("/c/<slug>/gatherings/<int:gathering_id>/share", methods=["POST"])
@@ -362,7 +367,7 @@ def share(circle, membership, gathering_id):
         else:
             guests.open_publicly(gathering)
         db.session.commit()
-    return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering_id), 303)
+    return _back(circle, gathering_id)
 
 
 # --- slots ---------------------------------------------------------------------------------
@@ -378,7 +383,7 @@ def add_slot(circle, membership, gathering_id):
         db.session.commit()
     else:
         flash(" ".join(e for errors in form.errors.values() for e in errors), "warning")
-    return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering_id), 303)
+    return _back(circle, gathering_id)
 
 
 def _slot(gathering, slot_id) -> Slot:
@@ -401,7 +406,7 @@ def slot(circle, membership, gathering_id, slot_id, action):
                 flash(_("That slot is already full. Thank you all the same!"), "info")
         else:
             domain.leave_slot(chosen.id, current_user)
-    return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering_id), 303)
+    return _back(circle, gathering_id)
 
 
 # --- calendars ------------------------------------------------------------------------------
