@@ -6,6 +6,7 @@ from urllib.parse import quote_plus
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from ..auth import domain as accounts
@@ -106,7 +107,7 @@ def new(circle, membership):
         try:
             fields = _gathering_fields(form)
             if form.repeat.data:
-                _, made = series.create_series(
+                _series, made = series.create_series(
                     circle, current_user, freq=form.repeat.data, interval=form.interval.data or 1,
                     setpos=form.setpos.data, until=form.until.data, cohosts=_chosen_cohosts(form, circle),
                     **fields)
@@ -291,8 +292,13 @@ def edit_series(circle, membership, series_id):
             db.session.rollback()
             _form_error(form, error)
         else:
-            flash(_("Changed %(changed)s coming dates. %(kept)s dates that people have already answered keep "
-                    "their details; edit those one by one.", changed=changed, kept=kept), "success")
+            message = ngettext("Changed %(num)s coming date.", "Changed %(num)s coming dates.", changed)
+            if kept:
+                message += " " + ngettext("%(num)s date that people have already answered keeps its details; "
+                                          "edit it on its own page.",
+                                          "%(num)s dates that people have already answered keep their details; "
+                                          "edit those one by one.", kept)
+            flash(message, "success")
             return redirect(url_for("gatherings.upcoming", slug=circle.slug), 303)
     status = 422 if form.is_submitted() else 200
     return render_template("gatherings/series.html", circle=circle, membership=membership, series=found,

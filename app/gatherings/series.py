@@ -13,7 +13,7 @@ from ..auth.models import User
 from ..circles.models import Circle, Membership
 from ..database import utcnow, write_transaction
 from ..extensions import db
-from .domain import GatheringError, _check_times, create_gathering, local_of, localize, update_gathering
+from .domain import GatheringError, _check_link, _check_times, create_gathering, local_of, localize, update_gathering
 from .models import Answer, Gathering, Series
 
 def weeks_ahead() -> int:
@@ -75,14 +75,18 @@ def extend_series(series: Series, now: dt.datetime | None = None) -> list[Gather
     circle = db.session.get(Circle, series.circle_id)
     host = db.session.get(User, series.template["host_id"])
     made = []
-    for occurrence in rule_for(series).between(after, horizon, inc=False):
+    # Inclusive of the horizon: the next top-up starts strictly after it.
+    for occurrence in rule_for(series).between(after, horizon, inc=True):
+        if occurrence <= after:
+            continue
         t = series.template
         starts_local, starts_at = localize(occurrence, series.time_zone)
         if starts_at <= now:
             continue
         made.append(create_gathering(
             circle, host, title=t["title"], description=t.get("description_source") or "",
-            starts_local=occurrence, ends_local=occurrence + dt.timedelta(minutes=t["minutes"]),
+            # A start in the hour clocks skip has moved forward: the length stays.
+            starts_local=starts_local, ends_local=starts_local + dt.timedelta(minutes=t["minutes"]),
             time_zone=series.time_zone, place=t.get("place") or "", online_url=t.get("online_url") or "",
             capacity=t.get("capacity"), max_guests=t.get("max_guests") or 0,
             needs_approval=bool(t.get("needs_approval")), series=series, occurrence_local=occurrence,
@@ -106,7 +110,14 @@ def extend_all() -> int:
 
 def edit_series(series: Series, actor: User, membership: Membership | None, **values) -> tuple[int, int]:
     """Change a series' template and the future occurrences nobody has answered
-    yet (the host's own seat aside). Returns (changed, left alone). Commits."""
+    yet (the host's own seat aside). Returns (changed, left alone). Commits.
+
+    :raise GatheringError: a bad link or capacity; then nothing is changed.
+    """
+    if "online_url" in values:
+        values["online_url"] = _check_link(values["online_url"])
+    if values.get("capacity") is not None and values["capacity"] < 1:
+        raise GatheringError(_("A capacity is at least 1, or leave it empty for no limit."), "capacity")
     template = dict(series.template)
     for key in ("title", "place", "online_url", "capacity", "max_guests", "needs_approval"):
         if key in values:
