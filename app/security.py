@@ -3,6 +3,7 @@
 import secrets
 
 from flask import Flask, Response, g, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
 
@@ -74,6 +75,23 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+SESSIONLESS_ENDPOINTS = {"static", "pwa.manifest", "pwa.service_worker", "pwa.offline"}
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = QuietSessionInterface()
     app.after_request(set_security_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+
+
+class QuietSessionInterface(SecureCookieSessionInterface):
+    """No session cookie (and no ``Vary: Cookie``) on responses that never use
+    one: static files, the manifest, the service worker and the offline page.
+    Otherwise Flask-Login's hooks touch the session on every response, a cookie
+    set by /sw.js changes the cookie mid-visit, and every cached asset stops
+    matching the browser's HTTP cache."""
+
+    def save_session(self, app, session, response):
+        if request.endpoint in SESSIONLESS_ENDPOINTS:
+            return
+        super().save_session(app, session, response)

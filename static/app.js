@@ -34,7 +34,7 @@
       keep.querySelector("[data-keep-status]").textContent =
         keep.getAttribute(kept ? "data-kept" : "data-not-kept");
     };
-    caches.open("kept-pages").then(function (c) { return c.match(url); }).then(function (hit) { show(!!hit); });
+    caches.match(url, {cacheName: "kept-pages"}).then(function (hit) { show(!!hit); });
     navigator.serviceWorker.addEventListener("message", function (event) {
       if (event.data && event.data.url === url) { show(event.data.type === "keep" && event.data.ok); }
     });

@@ -5,7 +5,7 @@ from zoneinfo import available_timezones
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
-from wtforms.validators import Email, InputRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
 from . import passwords
 
@@ -54,8 +54,8 @@ EMAIL = [InputRequired(_l("Please give your email address.")), Length(max=320),
 
 
 class RegisterForm(FlaskForm):
-    display_name = StringField(_l("Your name, as neighbours know you"),
-                               validators=[InputRequired(_l("Please tell us what to call you.")), Length(max=80)])
+    display_name = StringField(_l("Your name, as neighbours know you"), filters=[_strip],
+                               validators=[DataRequired(_l("Please tell us what to call you.")), Length(max=80)])
     email = EmailField(_l("Email"), validators=EMAIL, filters=[_strip])
     password = PasswordField(_l("Password"), validators=[InputRequired(_l("Please choose a password.")), NewPassword()])
     # Filled from the browser's own setting when JavaScript runs; a zone we do

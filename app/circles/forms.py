@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..auth.forms import valid_time_zone, zone_choices
 from .domain import SLUG_PATTERN, slug_taken
@@ -19,7 +19,7 @@ def _strip(value):
 
 class CircleSettingsForm(FlaskForm):
     name = StringField(_l("Name"), filters=[_strip],
-                       validators=[InputRequired(_l("Please give the circle a name.")), Length(max=80)])
+                       validators=[DataRequired(_l("Please give the circle a name.")), Length(max=80)])
     description = TextAreaField(_l("What is this circle about?"), validators=[Optional(), Length(max=5000)])
     area = StringField(_l("Where (a street, a building, a neighbourhood)"), filters=[_strip],
                        validators=[Optional(), Length(max=120)])

@@ -210,11 +210,18 @@ def cancel_gathering(gathering_id: int, actor: User, membership: Membership | No
     update_gathering(gathering_id, actor, membership, status="cancelled", cancel_reason=reason.strip())
 
 
-def set_cohosts(gathering: Gathering, people: list[User]) -> None:
+def set_cohosts(gathering: Gathering, people: list[User], actor: User | None = None) -> bool:
+    """Make these people the co-hosts; True if that changed anything."""
+    wanted = {person.id for person in people if person.id != gathering.host_id}
+    current = set(db.session.scalars(select(Cohost.user_id).where(Cohost.gathering_id == gathering.id)))
+    if wanted == current:
+        return False
+    if actor is not None:
+        _note_steward_change(gathering, actor, "cohosts")
     db.session.execute(delete(Cohost).where(Cohost.gathering_id == gathering.id))
-    for person in people:
-        if person.id != gathering.host_id:
-            db.session.add(Cohost(gathering_id=gathering.id, user_id=person.id))
+    for user_id in wanted:
+        db.session.add(Cohost(gathering_id=gathering.id, user_id=user_id))
+    return True
 
 
 def cohosts(gathering: Gathering) -> list[User]:
@@ -248,9 +255,10 @@ def _change_subject(kind: str, details: dict) -> str:
     return _("changed")
 
 
-def _link_for(gathering: Gathering, answer: Answer) -> str:
-    if answer.user_id is None and gathering.public_token:
-        return external_url("gatherings.public", token=gathering.public_token)
+def _link_for(gathering: Gathering, answer: Answer) -> str | None:
+    """Where the mail points: a guest never gets a link into the circle."""
+    if answer.user_id is None:
+        return external_url("gatherings.public", token=gathering.public_token) if gathering.public_token else None
     return external_url("gatherings.detail", slug=gathering.circle.slug, gathering_id=gathering.id)
 
 
@@ -281,17 +289,23 @@ def _release(gathering: Gathering, answer: Answer) -> bool:
     """Give back this answer's seats; True if any were freed."""
     if answer.state == "seated":
         gathering.seats_taken -= answer.party
+        # Seats a host gave beyond the capacity go back first: the gathering
+        # returns to its capacity rather than staying over it for good.
+        gathering.extra_seats -= min(gathering.extra_seats, answer.party)
         answer.state = "none"
         return True
     return False
 
 
-def _promote(gathering: Gathering) -> list[Answer]:
-    """Seat the first in line whose party fits, as long as seats are free."""
+def _promote(gathering: Gathering, passing_over: Answer | None = None) -> list[Answer]:
+    """Seat the first in line whose party fits, as long as seats are free
+    (passing over someone a host has just moved onto the waitlist)."""
     given = []
     for waiting in waitlist(gathering):
         if gathering.seats_left == 0:
             break
+        if waiting is passing_over:
+            continue
         if _fits(gathering, waiting.party):
             gathering.seats_taken += waiting.party
             waiting.state, waiting.waiting_since = "seated", None
@@ -437,7 +451,7 @@ def move(gathering_id: int, answer_id: int, to: str, actor: User, over_capacity:
         elif to == "waiting" and moving.state == "seated":
             _release(gathering, moving)
             moving.state, moving.waiting_since = "waiting", utcnow()
-            _promote(gathering)
+            _promote(gathering, passing_over=moving)
         return moving
 
 

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, IntegerField, RadioField,
                      SelectField, SelectMultipleField, StringField, TextAreaField)
-from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..auth.forms import valid_time_zone, zone_choices
@@ -24,7 +24,7 @@ WHEN = "%Y-%m-%dT%H:%M"
 
 class GatheringForm(FlaskForm):
     title = StringField(_l("What"), filters=[_strip],
-                        validators=[InputRequired(_l("Give the gathering a name.")), Length(max=120)])
+                        validators=[DataRequired(_l("Give the gathering a name.")), Length(max=120)])
     description = TextAreaField(_l("Details"), validators=[Optional(), Length(max=5000)])
     starts_local = DateTimeLocalField(_l("Starts"), format=WHEN,
                                       validators=[InputRequired(_l("Choose when it starts."))])
@@ -60,7 +60,8 @@ class NewGatheringForm(GatheringForm):
 
 
 class SeriesForm(FlaskForm):
-    title = StringField(_l("What"), filters=[_strip], validators=[InputRequired(), Length(max=120)])
+    title = StringField(_l("What"), filters=[_strip],
+                        validators=[DataRequired(_l("Give the gathering a name.")), Length(max=120)])
     description = TextAreaField(_l("Details"), validators=[Optional(), Length(max=5000)])
     place = StringField(_l("Where (an address)"), filters=[_strip], validators=[Optional(), Length(max=200)])
     online_url = StringField(_l("Online link (optional)"), filters=[_strip], validators=[Optional(), Length(max=500)])
@@ -77,7 +78,7 @@ class AnswerForm(FlaskForm):
 
 class CancelForm(FlaskForm):
     reason = TextAreaField(_l("Why is it cancelled?"), filters=[_strip],
-                           validators=[InputRequired(_l("Say why, so people know what happened.")), Length(max=300)])
+                           validators=[DataRequired(_l("Say why, so people know what happened.")), Length(max=300)])
 
 
 class MoveForm(FlaskForm):
@@ -87,14 +88,14 @@ class MoveForm(FlaskForm):
 
 class SlotForm(FlaskForm):
     title = StringField(_l("What is needed"), filters=[_strip],
-                        validators=[InputRequired(_l("Say what the slot is for.")), Length(max=120)])
+                        validators=[DataRequired(_l("Say what the slot is for.")), Length(max=120)])
     needed = IntegerField(_l("How many people"), default=1,
                           validators=[InputRequired(), NumberRange(1, 100, _l("Between 1 and 100 people."))])
 
 
 class GuestForm(FlaskForm):
     name = StringField(_l("Your name"), filters=[_strip],
-                       validators=[InputRequired(_l("Please tell us your name.")), Length(max=80)])
+                       validators=[DataRequired(_l("Please tell us your name.")), Length(max=80)])
     email = EmailField(_l("Your email"), filters=[_strip], validators=[
         InputRequired(_l("Please give your email address.")), Length(max=320),
         Email(_l("That doesn't look like an email address."), check_deliverability=False)])

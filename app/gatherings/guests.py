@@ -53,6 +53,10 @@ def guest_answer(gathering_id: int, name: str, email: str) -> None:
                                            answer=raw))
 
 
+def by_guest_token(raw: str) -> Answer | None:
+    return db.session.scalar(select(Answer).where(Answer.guest_token_hash == token_hash(raw)))
+
+
 def _guest(gathering: Gathering, raw: str) -> Answer:
     found = db.session.scalar(select(Answer).where(Answer.gathering_id == gathering.id,
                                                    Answer.guest_token_hash == token_hash(raw)))
@@ -66,6 +70,8 @@ def confirm_guest(gathering_id: int, raw: str) -> Answer:
         gathering = _lock(gathering_id)
         guest = _guest(gathering, raw)
         if guest.state == "unconfirmed":
+            if not gathering.public_token:
+                raise GatheringError(_("The hosts no longer take answers from outside the circle."))
             _check_open(gathering, 0)
             guest.state = "none"
             _seat_or_wait(gathering, guest)

@@ -228,7 +228,9 @@ def edit(circle, membership, gathering_id):
             fields = _gathering_fields(form) | {"status": form.status.data if not gathering.is_cancelled
                                                  else gathering.status}
             changed = domain.update_gathering(gathering.id, current_user, membership, **fields)
-            domain.set_cohosts(db.session.get(Gathering, gathering_id), _chosen_cohosts(form, circle))
+            if domain.set_cohosts(db.session.get(Gathering, gathering_id), _chosen_cohosts(form, circle),
+                                  actor=current_user):
+                changed.append("cohosts")
             db.session.commit()
         except GatheringError as error:
             db.session.rollback()
@@ -248,9 +250,14 @@ def cancel(circle, membership, gathering_id):
     gathering = _managed(circle, membership, gathering_id)
     form = CancelForm()
     if form.validate_on_submit():
-        domain.cancel_gathering(gathering.id, current_user, membership, form.reason.data)
-        flash(_("Cancelled. Everyone coming or waiting is told."), "info")
-        return _back(circle, gathering_id)
+        try:
+            domain.cancel_gathering(gathering.id, current_user, membership, form.reason.data)
+        except GatheringError as error:
+            db.session.rollback()
+            _form_error(form, error)
+        else:
+            flash(_("Cancelled. Everyone coming or waiting is told."), "info")
+            return _back(circle, gathering_id)
     status = 422 if form.is_submitted() else 200
     return render_template("gatherings/cancel.html", circle=circle, membership=membership, gathering=gathering,
                            form=form), status
@@ -384,11 +391,14 @@ def share(circle, membership, gathering_id):
 def add_slot(circle, membership, gathering_id):
     gathering = _managed(circle, membership, gathering_id)
     form = SlotForm()
-    if form.validate_on_submit():
+    try:
+        if not form.validate_on_submit():
+            raise GatheringError(" ".join(str(e) for errors in form.errors.values() for e in errors))
         domain.add_slot(gathering, form.title.data, form.needed.data)
         db.session.commit()
-    else:
-        flash(" ".join(e for errors in form.errors.values() for e in errors), "warning")
+    except GatheringError as error:
+        db.session.rollback()
+        flash(str(error), "warning")
     return _back(circle, gathering_id)
 
 
@@ -476,7 +486,10 @@ def public(token):
 
 @bp.route("/g/<token>/<any(confirm, cancel):action>/<answer>", methods=["GET", "POST"], endpoint="guest")
 def guest_link(token, action, answer):
-    gathering = _public(token)
+    # The guest's own secret finds their answer, even after the hosts stopped
+    # sharing: a guest must always be able to give their seat back.
+    found = guests.by_guest_token(answer)
+    gathering = db.session.get(Gathering, found.gathering_id) if found else _public(token)
     form = PlainForm()
     problem = None
     if form.validate_on_submit():

@@ -5,7 +5,6 @@ const VERSION = "__VERSION__";
 const STATIC = "static-" + VERSION;
 const KEPT = "kept-pages";
 const OFFLINE = {{ offline_url|tojson }};
-const LOGIN = {{ login_url|tojson }};
 const PRECACHE = {{ precache|tojson }};
 
 self.addEventListener("install", (event) => {
@@ -33,7 +32,7 @@ function keep(url) {
 }
 
 function savedCopy(request) {
-  return caches.open(KEPT).then((cache) => cache.match(request.url, {ignoreSearch: true})).then((copy) => {
+  return caches.match(new URL(request.url).pathname, {cacheName: KEPT, ignoreSearch: true}).then((copy) => {
     if (!copy) { return caches.match(OFFLINE); }
     const when = copy.headers.get("X-Saved-At") || "";
     return copy.text().then((body) => new Response(body.replace('<main id="main">',
@@ -46,13 +45,20 @@ function savedCopy(request) {
 function navigate(event) {
   const url = new URL(event.request.url);
   return fetch(event.request).then((response) => {
-    // Sent to the sign-in page: the session has ended (logged out elsewhere,
-    // password changed). Nothing private stays on this device.
-    if (new URL(response.url).pathname === LOGIN && url.pathname !== LOGIN) {
-      event.waitUntil(caches.delete(KEPT));
-    } else if (response.ok && event.request.method === "GET") {
-      event.waitUntil(caches.open(KEPT).then((cache) => cache.match(url.pathname)).then((old) =>
-        old ? stamp(response).then((copy) => caches.open(KEPT).then((c) => c.put(url.pathname, copy))) : null));
+    const html = (response.headers.get("Content-Type") || "").startsWith("text/html");
+    if (response.ok && html && url.pathname !== OFFLINE) {
+      // Read a copy now: once returned, the page consumes the body.
+      const copy = response.clone();
+      event.waitUntil(copy.clone().text().then((body) => {
+        // A page for someone signed out (base.html marks signed-in pages): the
+        // session has ended, here or on another device (sign out everywhere, a
+        // new password). Nothing private stays on this device.
+        if (!/<body[^>]*\sdata-signed-in/.test(body)) { return caches.delete(KEPT); }
+        // Still signed in: refresh a page kept on purpose. (match with a
+        // cacheName does not create the cache, as caches.open would.)
+        return caches.match(url.pathname, {cacheName: KEPT}).then((old) => old ?
+          stamp(copy).then((fresh) => caches.open(KEPT).then((cache) => cache.put(url.pathname, fresh))) : null);
+      }));
     }
     return response;
   }).catch(() => savedCopy(event.request));

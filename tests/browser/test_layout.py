@@ -1,0 +1,61 @@
+"""No page scrolls sideways on a 360×740 phone: every page a signed-in member
+reaches by links (the crawl, so later areas' pages are covered too), the
+signed-out pages, and forms showing their errors."""
+
+from .conftest import PHONE, SQLITE_ONLY, signed_in_context
+
+pytestmark = SQLITE_ONLY
+
+SIGNED_OUT = ["/", "/auth/login", "/auth/register", "/auth/reset", "/auth/check-email", "/offline"]
+# The widest thing on the page, to say what overflows when something does.
+WIDTH = """() => {
+  const limit = document.documentElement.clientWidth;
+  let widest = null;
+  for (const el of document.body.querySelectorAll("*")) {
+    const right = el.getBoundingClientRect().right;
+    if (right > limit && (!widest || right > widest.right)) {
+      widest = {right: Math.round(right), tag: el.tagName.toLowerCase(), cls: el.className, text: (el.textContent || "").trim().slice(0, 60)};
+    }
+  }
+  return {scrollWidth: document.documentElement.scrollWidth, widest: widest};
+}"""
+
+
+def overflowing(page, paths) -> list:
+    found = []
+    for path in paths:
+        response = page.goto(path)
+        assert response.status in (200, 404, 422), (path, response.status)
+        measured = page.evaluate(WIDTH)
+        if measured["scrollWidth"] > PHONE["width"]:
+            found.append((path, measured))
+    return found
+
+
+def test_signed_in_pages_fit_a_phone(browser, demo_site, demo_pages):
+    paths = [p.url for p in demo_pages if "text/html" in p.headers.get("Content-Type", "")]
+    assert len(paths) >= 10, paths
+    context = signed_in_context(browser, demo_site, "ada@example.org")
+    page = context.new_page()
+    assert overflowing(page, paths) == []
+    context.close()
+
+
+def test_signed_out_pages_fit_a_phone(phone, join_path):
+    page = phone.new_page()
+    assert overflowing(page, SIGNED_OUT + [join_path]) == []
+    # Forms showing their messages.
+    page.goto("/auth/register")
+    page.get_by_label("Email").fill("not-an-address-but-a-very-long-string-without-any-spaces-at-all")
+    page.get_by_role("button", name="Create my account").click()
+    page.locator(".error").first.wait_for()
+    assert page.evaluate(WIDTH)["scrollWidth"] <= PHONE["width"]
+
+
+def test_a_wide_page_is_caught(phone):
+    """The measure works: a page made wider than the phone is reported."""
+    page = phone.new_page()
+    page.goto("/auth/login")
+    page.evaluate("document.querySelector('main').style.minWidth = '400px'")
+    measured = page.evaluate(WIDTH)
+    assert measured["scrollWidth"] > PHONE["width"] and measured["widest"]["tag"]

@@ -1,0 +1,81 @@
+"""A first visit costs little, and a later page costs only its HTML.
+
+Once per route pattern (one crawled URL each) a fresh chromium context,
+signed in as Ada, loads the page; the sign-in page is visited signed out.
+Counted over the load plus two idle seconds: every request of the page and
+of its service worker that went over the network (cache hits excluded),
+and the bytes on the wire. Then, in the same context, another page: only
+its HTML may go over the network; everything else comes from a cache.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ..browser.conftest import _require_chromium
+from .conftest import FIRST_VISIT_BYTES, FIRST_VISIT_REQUESTS, report, table
+from .visits import Visit, first_visits
+
+
+@pytest.fixture(scope="module")
+def visits(site):
+    _require_chromium()
+    pages = [p for who, p in site.one_per_route()
+             if who == "Ada" and p.status == 200 and "text/html" in p.headers.get("Content-Type", "")]
+    assert len(pages) >= 5, [p.url for p in pages]
+    planned = [Visit("Ada", p.endpoint, p.url, pages[(i + 1) % len(pages)].url) for i, p in enumerate(pages)]
+    planned.append(Visit("signed out", "auth.login", "/auth/login", "/auth/register"))
+    done = first_visits(site.base_url, site.cookie, planned)
+    rows = [[v.who, v.route, v.url, v.requests, round(v.bytes / 1000, 1),
+             len([t for t in v.first if not t.network]), len(Visit.over_network(v.later))] for v in done]
+    report(f"First visit in chromium, per route (budget {FIRST_VISIT_REQUESTS} requests, "
+           f"{FIRST_VISIT_BYTES // 1000} KB; page and service worker, load + 2 s idle)",
+           table(["who", "route", "url", "requests", "KB", "cache hits", "later page: requests"], rows))
+    detail = done[0]
+    report(f"First visit in detail: {detail.url}", table(
+        ["by", "url", "type", "status", "network", "bytes"],
+        [[t.kind, t.url.removeprefix(site.base_url), t.resource, t.status if t.status is not None else "-",
+          "yes" if t.network else "cache", t.bytes] for t in detail.first]))
+    return done
+
+
+def _describe(transfers) -> str:
+    return "\n    ".join(f"{t.kind:6} {t.status} {'network' if t.network else 'cache':7} {t.bytes:>7,}  {t.url}"
+                         for t in transfers)
+
+
+def test_a_first_visit_is_light(visits):
+    over = [v for v in visits if v.requests > FIRST_VISIT_REQUESTS or v.bytes > FIRST_VISIT_BYTES]
+    assert not over, "first visits over budget:\n" + "\n".join(
+        f"  {v.who} {v.url}: {v.requests} requests, {v.bytes:,} bytes{_twice(v)}\n    {_describe(v.first)}"
+        for v in over)
+
+
+def _twice(visit) -> str:
+    """URLs that went over the network more than once: a cache that missed."""
+    urls = [t.url for t in Visit.over_network(visit.first)]
+    again = sorted({u for u in urls if urls.count(u) > 1})
+    return f"; fetched twice (the worker's precache missed the HTTP cache): {again}" if again else ""
+
+
+def test_the_first_visit_loads_the_page(visits):
+    for v in visits:
+        documents = [t for t in v.first if t.kind == "page" and t.resource == "Document"]
+        assert documents and documents[0].status == 200, f"{v.url}: {_describe(v.first)}"
+        assert not v.errors, f"{v.url}: errors in the page: {v.errors}"
+
+
+def test_a_later_page_sends_only_its_html(visits, site):
+    wrong = []
+    for v in visits:
+        network = Visit.over_network(v.later)
+        urls = {t.url.removeprefix(site.base_url) for t in network}
+        if len(network) != 1 or urls != {v.later_url}:
+            wrong.append(f"  {v.who}: after {v.url}, {v.later_url} brought:\n    {_describe(v.later)}")
+    assert not wrong, "later pages that fetched more than their HTML:\n" + "\n".join(wrong)
+
+
+def test_no_request_goes_to_another_origin(visits, site):
+    foreign = sorted({url for v in visits for url in v.all_urls()
+                      if not url.startswith(site.base_url + "/") and not url.startswith(("data:", "blob:"))})
+    assert not foreign, f"requests to another origin: {foreign}"
