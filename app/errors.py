@@ -6,6 +6,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from .extensions import db
+
 MESSAGES = {
     400: (_l("Something in that request was off"), _l("Please go back and try again.")),
     403: (_l("That is not yours to do"), _l("Only some members can do this. Ask a steward of the circle if you think you should.")),
@@ -36,4 +38,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def server_error(error: Exception):
         app.logger.exception("unhandled error")
+        # A failed write leaves the session unusable; the error page itself
+        # reads the signed-in person, so begin afresh.
+        try:
+            db.session.rollback()
+        except Exception:  # the database may be what failed
+            app.logger.exception("rollback after an error failed")
         return _page(500)

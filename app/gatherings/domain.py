@@ -378,6 +378,7 @@ def _answer_unsafely(gathering_id: int, user: User, response: str, guests: int) 
     """TEST ONLY (GATHERINGS_UNSAFE_SEATING): read and check, commit, then
     write in a second transaction, with no lock, no IMMEDIATE, no conditional
     update and no counter. The concurrency tests show it overbooks."""
+    user_id = user.id  # read now: after the commit it would start a read before the write
     gathering = db.session.get(Gathering, gathering_id)
     taken = db.session.scalar(select(func.coalesce(func.sum(1 + Answer.guests), 0)).where(
         Answer.gathering_id == gathering_id, Answer.state == "seated"))
@@ -386,7 +387,7 @@ def _answer_unsafely(gathering_id: int, user: User, response: str, guests: int) 
     import time
     time.sleep(0.005)  # the window every check-then-write has, made visible
     state = "seated" if capacity is None or taken + 1 + guests <= capacity else "waiting"
-    mine = Answer(gathering_id=gathering_id, user_id=user.id, response=response, guests=guests, state=state,
+    mine = Answer(gathering_id=gathering_id, user_id=user_id, response=response, guests=guests, state=state,
                   waiting_since=utcnow() if state == "waiting" else None)
     db.session.add(mine)
     db.session.commit()
@@ -496,6 +497,7 @@ def take_slot(slot_id: int, user: User) -> bool:
 
 def _take_slot_unsafely(slot_id: int, user: User) -> bool:
     """TEST ONLY: count, commit, then write; see ``_answer_unsafely``."""
+    user_id = user.id
     slot = db.session.get(Slot, slot_id)
     takers = db.session.scalar(select(func.count()).select_from(SlotTaker).where(SlotTaker.slot_id == slot_id))
     needed = slot.needed
@@ -504,7 +506,7 @@ def _take_slot_unsafely(slot_id: int, user: User) -> bool:
     time.sleep(0.005)
     if takers >= needed:
         return False
-    db.session.add(SlotTaker(slot_id=slot_id, user_id=user.id))
+    db.session.add(SlotTaker(slot_id=slot_id, user_id=user_id))
     db.session.commit()
     return True
 

@@ -1,0 +1,256 @@
+"""Bursts of simultaneous requests against the served app.
+
+Each client is a person with a minted session and one ``http.client``
+connection of its own, driven by a thread of its own. A burst has three
+steps, the first two ended by a ``threading.Barrier``:
+
+1. every client fetches the page (as a browser would; it also puts the
+   CSRF token in the client's session);
+2. every client opens its connection and sends its post but for the last
+   byte of the body; a worker that took the connection has parsed the
+   request and waits in the form's parsing for that byte;
+3. the barrier's action, run once when the last client arrives and before
+   any is let go, sends every post's last byte in one tight loop; then each
+   thread reads its answer.
+
+Holding back the last byte ("last-byte sync") keeps what happens after the
+barrier to one small send per post, so the posts reach the server within a
+millisecond, where 50 threads building and sending whole requests after
+their release spread them over tens of milliseconds on a busy machine.
+Everything has a timeout: each request, each barrier, the join.
+"""
+
+from __future__ import annotations
+
+import html
+import http.client
+import re
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+
+from sqlalchemy import select
+
+REQUEST_TIMEOUT = 30  # seconds, for each request
+BURST_TIMEOUT = 90  # seconds, for a whole burst (every thread joined)
+
+CSRF_PATTERNS = (re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"'),
+                 re.compile(r'name="csrf_token" value="([^"]+)"'),
+                 re.compile(r'value="([^"]+)"[^>]*name="csrf_token"'))
+
+
+def mint_sessions(app, emails: list[str]) -> dict[str, str]:
+    """Sign many people in at once, as ``tests.served.session_cookie`` does
+    for one (a server-side session row and the signed cookie naming it), with
+    one app instead of one app per person."""
+    from app.auth import domain
+    from app.auth.models import User
+    from app.extensions import db
+
+    serializer = app.session_interface.get_signing_serializer(app)
+    with app.app_context():
+        users = {u.email: u for u in db.session.scalars(select(User).where(User.email.in_(emails)))}
+        tokens = {email: domain.start_session(users[email]) for email in emails}
+        db.session.commit()
+        db.session.remove()
+    return {email: serializer.dumps({"_user_id": token, "_fresh": True}) for email, token in tokens.items()}
+
+
+def warm_up(base_url: str, log, workers: int, timeout: float = 90) -> None:
+    """Wait until every worker has booted and answered (``log`` returns the
+    access log, one ``pid=N "GET ..."`` line per request): a burst sent while
+    some workers still load the app would meet fewer of them."""
+    parts = urllib.parse.urlsplit(base_url)
+    deadline = time.monotonic() + timeout
+
+    def fetch():
+        try:
+            connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=REQUEST_TIMEOUT)
+            connection.request("GET", "/auth/login")
+            connection.getresponse().read()
+            connection.close()
+        except OSError:
+            pass
+
+    while True:
+        seen = set(re.findall(r'^pid=<?(\d+)>? "GET /auth/login', log(), re.MULTILINE))
+        if len(seen) >= workers:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"only {len(seen)} of {workers} workers answered within {timeout} s")
+        threads = [threading.Thread(target=fetch, daemon=True) for _ in range(2 * workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(REQUEST_TIMEOUT)
+
+
+@dataclass
+class Reply:
+    status: int
+    location: str
+    body: str
+
+
+class Client:
+    """One person: their cookies and one HTTP connection (gunicorn's sync
+    workers close it after each answer; it is opened again for the next)."""
+
+    def __init__(self, base_url: str, cookie: str, name: str = ""):
+        parts = urllib.parse.urlsplit(base_url)
+        self.host, self.port, self.name = parts.hostname, parts.port, name
+        self.cookies = {"session": cookie}
+        self.connection = http.client.HTTPConnection(self.host, self.port, timeout=REQUEST_TIMEOUT)
+        self.csrf: str | None = None
+        self._last_byte = b""
+
+    def _headers(self) -> dict[str, str]:
+        return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+
+    def _reply(self) -> Reply:
+        try:
+            response = self.connection.getresponse()
+            text = response.read().decode("utf-8", "replace")
+        finally:
+            self.connection.close()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            jar = SimpleCookie()
+            jar.load(header)
+            for name, morsel in jar.items():
+                if morsel["max-age"] == "0" or not morsel.value:
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+        return Reply(response.status, response.getheader("Location") or "", text)
+
+    def get(self, path: str) -> Reply:
+        self.connection.close()
+        self.connection.request("GET", path, headers=self._headers())
+        return self._reply()
+
+    def post(self, path: str, form: dict | None = None) -> Reply:
+        self.begin_post(path, form)
+        self.send_last_byte()
+        return self._reply()
+
+    def begin_post(self, path: str, form: dict | None = None) -> None:
+        """Open the connection and send the post but for its last byte."""
+        assert self.csrf, "fetch a page first: a post needs the session's CSRF token"
+        body = urllib.parse.urlencode({"csrf_token": self.csrf, **(form or {})}).encode()
+        self.connection.close()
+        self.connection.putrequest("POST", path)
+        for name, value in {**self._headers(), "Content-Type": "application/x-www-form-urlencoded",
+                            "Content-Length": str(len(body))}.items():
+            self.connection.putheader(name, value)
+        self.connection.endheaders(body[:-1])
+        self._last_byte = body[-1:]
+
+    def send_last_byte(self) -> None:
+        try:
+            self.connection.send(self._last_byte)
+        except BaseException:
+            self.connection.close()
+            raise
+
+    def read_reply(self) -> Reply:
+        return self._reply()
+
+    def fetch_token(self, path: str) -> Reply:
+        """Fetch a page and keep the CSRF token of its forms."""
+        reply = self.get(path)
+        if reply.status != 200:
+            raise AssertionError(f"{self.name}: GET {path} gave {reply.status}")
+        for pattern in CSRF_PATTERNS:
+            match = pattern.search(reply.body)
+            if match:
+                self.csrf = html.unescape(match.group(1))
+                return reply
+        raise AssertionError(f"{self.name}: no CSRF token on {path}")
+
+
+@dataclass
+class Outcome:
+    client: Client
+    reply: Reply | None = None
+    error: str = ""
+    sent_at: float = 0.0  # when its last byte went out
+    seconds: float = 0.0  # from then to the whole answer
+
+
+@dataclass
+class Burst:
+    outcomes: list[Outcome] = field(default_factory=list)
+    spread: float = 0.0  # seconds between the first and the last byte sent
+
+    def statuses(self) -> dict[int | str, int]:
+        counts: dict[int | str, int] = {}
+        for o in self.outcomes:
+            key = o.reply.status if o.reply else "error"
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def problems(self, expected_status: int = 303) -> list[str]:
+        return [f"{o.client.name}: {o.error or o.reply.status}" for o in self.outcomes
+                if o.error or o.reply is None or o.reply.status != expected_status]
+
+    def describe(self) -> str:
+        slowest = max((o.seconds for o in self.outcomes), default=0.0)
+        return (f"{len(self.outcomes)} posts released within {self.spread * 1000:.1f} ms, "
+                f"statuses {self.statuses()}, slowest answer {slowest:.2f} s")
+
+
+def burst(clients: list[Client], page: str, action: str, form: dict | None = None,
+          timeout: float = BURST_TIMEOUT) -> Burst:
+    """Every client fetches ``page``; once all have, each sends its post to
+    ``action`` but for the last byte; once all have, the barrier sends every
+    last byte and lets them read their answers.
+
+    The first barrier matters too: a sync worker that takes a connection
+    waits on it until the request is whole, so posts begun while some client
+    still waits for its page could hold every worker, and that page never come.
+    """
+    result = Burst([Outcome(c) for c in clients])
+
+    def release() -> None:  # run by one thread, all others waiting
+        for outcome in result.outcomes:
+            outcome.sent_at = time.monotonic()
+            try:
+                outcome.client.send_last_byte()
+            except Exception as error:  # noqa: BLE001 - reported with the rest
+                outcome.error = f"{type(error).__name__}: {error}"
+
+    fetched = threading.Barrier(len(clients), timeout=timeout / 3)
+    ready = threading.Barrier(len(clients), action=release, timeout=timeout / 3)
+
+    def run(outcome: Outcome) -> None:
+        try:
+            outcome.client.fetch_token(page)
+            fetched.wait()
+            outcome.client.begin_post(action, form)
+            ready.wait()
+            if not outcome.error:
+                outcome.reply = outcome.client.read_reply()
+                outcome.seconds = time.monotonic() - outcome.sent_at
+        except threading.BrokenBarrierError:
+            outcome.error = outcome.error or "a barrier broke (another client failed first)"
+        except BaseException as error:  # noqa: BLE001 - reported with the rest
+            outcome.error = f"{type(error).__name__}: {error}"
+            fetched.abort()
+            ready.abort()
+
+    threads = [threading.Thread(target=run, args=(o,), daemon=True, name=o.client.name) for o in result.outcomes]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    stuck = [t.name for t in threads if t.is_alive()]
+    if stuck:
+        fetched.abort()
+        ready.abort()
+        raise AssertionError(f"{len(stuck)} clients still running after {timeout} s: {stuck[:5]}")
+    sent = [o.sent_at for o in result.outcomes if o.sent_at]
+    result.spread = max(sent) - min(sent) if sent else 0.0
+    return result
