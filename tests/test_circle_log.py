@@ -6,8 +6,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from app.auth.models import User
-from app.circles.models import Invitation, JoinRequest, LogEntry, Membership
+from app.circles.models import Invitation, JoinRequest, LogEntry
 from app.extensions import db
 
 from .circles_helpers import add_member, make_circle, make_invitation_link

@@ -8,8 +8,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from app.auth.models import User
-from app.circles import domain as circles
-from app.circles.models import Circle, Invitation, JoinRequest, LogEntry, Membership, PendingJoin
+from app.circles.models import Circle, Invitation, JoinRequest, LogEntry, Membership
 from app.extensions import db
 
 from .circles_helpers import add_member, make_circle, make_invitation_link
