@@ -1,31 +1,47 @@
 """What every template can use."""
 
 import datetime as dt
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from flask_babel import format_datetime, gettext
+from babel import Locale
+from flask_babel import get_locale, gettext
 
 from .text import safe_html
+
+
+@lru_cache(maxsize=16)
+def _names(locale: str) -> tuple[dict, dict]:
+    """Abbreviated weekday and month names of a locale, looked up once:
+    Babel's pattern formatting costs more than the rest of a list row."""
+    babel_locale = Locale.parse(locale)
+    return (babel_locale.days["format"]["abbreviated"], babel_locale.months["format"]["abbreviated"])
+
+
+def _format(moment: dt.datetime, with_year: bool = True) -> str:
+    """"Thu 4 Dec 2026, 18:30" in the current locale's words."""
+    days, months = _names(str(get_locale() or "en"))
+    year = f" {moment.year}" if with_year else ""
+    return f"{days[moment.weekday()]} {moment.day} {months[moment.month]}{year}, {moment:%H:%M}"
 
 
 def localtime(value: dt.datetime | None, zone: str | None) -> str:
     """A moment in words people use, in the given zone: "Thu 4 Dec 2026, 18:30"."""
     if value is None:
         return ""
-    local = value.astimezone(ZoneInfo(zone or "UTC"))
-    return format_datetime(local.replace(tzinfo=None), "EEE d MMM y, HH:mm")
+    return _format(value.astimezone(ZoneInfo(zone or "UTC")))
 
 
 def when(starts_local: dt.datetime, ends_local: dt.datetime, zone: str, viewer_zone: str | None = None,
          now: dt.datetime | None = None) -> str:
     """"Thu 4 Dec 2026, 18:30–20:30 (in 3 days)", with the zone named when it is
     not the viewer's own."""
-    text = format_datetime(starts_local, "EEE d MMM y, HH:mm")
+    text = _format(starts_local)
     if ends_local.date() == starts_local.date():
         text += "–" + ends_local.strftime("%H:%M")
     else:
-        text += " – " + format_datetime(ends_local, "EEE d MMM, HH:mm")
+        text += " – " + _format(ends_local, with_year=False)
     if viewer_zone and viewer_zone != zone:
         text += f" ({zone.replace('_', ' ')})"
     now = now or dt.datetime.now(dt.timezone.utc)
