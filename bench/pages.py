@@ -1,0 +1,18 @@
+"""The pages both `make bench` and `make lighthouse` measure, on the demo data
+(seed_demo at bench scale: Elm Street with about 150 members).
+
+One line per page: (name, path, signed_in). Signed-in pages are fetched as
+ada@example.org, a member and steward of Elm Street; signed-out ones with no
+cookie. When an area adds a page (gatherings, things, posts), add its line here.
+"""
+
+SCALE = 38  # seed_demo(scale): Elm Street gets about 150 members
+USER = "ada@example.org"
+
+PAGES = [
+    ("home", "/", True),
+    ("circle overview", "/c/elm-street/", True),
+    ("members", "/c/elm-street/members", True),
+    ("log", "/c/elm-street/log", True),
+    ("sign in", "/auth/login", False),
+]
