@@ -58,14 +58,29 @@ def machine() -> dict:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "loadavg": Path("/proc/loadavg").read_text().split()[:3],
+        "commit": app_commit(),
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def app_commit() -> str:
+    """The commit measured, and whether the working tree differed from it."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return "unknown"
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", "app", "templates", "static", "migrations")
+    return commit + (" with uncommitted changes to the app" if changed else "")
 
 
 def machine_line(m: dict) -> str:
     mhz = f" at {m['mhz']:.0f} MHz" if m.get("mhz") else ""
     return (f"{m['cores']} cores ({m['cpu']}{mhz}), {m['memory_gib']} GiB, Linux {m['kernel']}, "
-            f"Python {m['python']}; load average before the run {' / '.join(m['loadavg'])}")
+            f"Python {m['python']}; load average before the run {' / '.join(m['loadavg'])}; "
+            f"app at commit {m.get('commit', 'unknown')}")
 
 
 # -- how busy the machine is -----------------------------------------------------
