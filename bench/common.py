@@ -368,7 +368,7 @@ def version_of(command: list[str]) -> str:
     if not shutil.which(command[0]):
         return "missing"
     done = subprocess.run(command, capture_output=True, text=True, check=False)
-    text = (done.stdout or done.stderr).strip().splitlines()
+    text = (done.stdout.strip() or done.stderr).strip().splitlines()
     return text[0] if text else "unknown"
 
 
@@ -380,7 +380,7 @@ How fast Communitarium serves its main pages, measured on demo data at a realist
 (`seed_demo(scale=38)`: Elm Street with about 150 members). Two commands write this file:
 
 ```sh
-make bench        # load: wrk against gunicorn, on SQLite and on PostgreSQL (about 8 minutes)
+make bench        # load: wrk against gunicorn, on SQLite and on PostgreSQL (about 9 minutes)
 make lighthouse   # a phone's first visit: Lighthouse 12.8.2, mobile preset (about 5 minutes)
 ```
 

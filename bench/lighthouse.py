@@ -9,7 +9,8 @@ through --extra-headers. Each page runs three times; each figure is the median.
 
 Writes the "Lighthouse" section of docs/performance.md and the JSON reports to
 bench/results/lighthouse-<time>/. Settings from the environment: LH_RUNS (3),
-CHROME_PATH (/usr/bin/chromium).
+CHROME_PATH (/usr/bin/chromium). `python -m bench.lighthouse --render
+bench/results/<run>/report.json` writes the section again from a run's saved figures.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import os
 import re
 import secrets
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -84,12 +86,17 @@ def _lcp_element(audits: dict) -> str:
 
 
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--render":
+        # Write the section again from a run's saved figures (after changing how it reads).
+        common.write_section("lighthouse", "Lighthouse", render(json.loads(Path(sys.argv[2]).read_text())))
+        return
     if not LIGHTHOUSE.exists():
         raise SystemExit("Lighthouse is not installed: run `make lighthouse` (npm ci in bench/lighthouse)")
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = common.RESULTS / f"lighthouse-{stamp}"
     out.mkdir(parents=True, exist_ok=True)
-    report = {"machine": common.machine(), "pages": {}}
+    report = {"machine": common.machine(), "pages": {}, "chromium": chromium_version(),
+              "node": common.version_of(["node", "--version"]).lstrip("v")}
     log(f"results in {out.relative_to(ROOT)}")
     secret = secrets.token_hex(32)
     with (tempfile.TemporaryDirectory(prefix="communitarium-lighthouse-") as folder,
@@ -144,17 +151,21 @@ def _members(url: str) -> int:
     return members_of_elm_street(url)
 
 
+def chromium_version() -> str:
+    found = re.search(r"\d+\.\d+\.\d+\.\d+", common.version_of([CHROME_PATH, "--version"]))
+    return found.group(0) if found else "unknown"
+
+
 def render(report: dict) -> str:
     m, s = report["machine"], report["settings"]
     throttling = s["throttling"]
-    chrome = re.search(r"(HeadlessChrome|Chrome)/([\d.]+)", report["chrome"])
     lines = [
         f"Measured {m['date']} by `make lighthouse` (bench/lighthouse.py).",
         "",
         f"- **Machine:** {common.machine_line(m)}.",
         (f"- **Lighthouse {report['lighthouse']}** (pinned in `bench/lighthouse/package.json`) on Node "
-        f"{common.version_of(['node', '--version']).lstrip('v')}, driving {CHROME_PATH} "
-        f"({chrome.group(2) if chrome else 'chromium'}) with `{CHROME_FLAGS}`."),
+        f"{report.get('node') or common.version_of(['node', '--version']).lstrip('v')}, driving {CHROME_PATH} "
+        f"(Chromium {report.get('chromium') or chromium_version()}) with `{CHROME_FLAGS}`."),
         (f"- **Settings:** the default mobile preset: form factor {s['formFactor']}, "
         f"{s['screenEmulation']['width']}×{s['screenEmulation']['height']} screen, throttling "
         f"{s['throttlingMethod']} ({throttling['rttMs']:.0f} ms RTT, "

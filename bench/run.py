@@ -13,6 +13,8 @@ to bench/results/<time>/. Settings can be changed from the environment:
 BENCH_DATABASES (sqlite,postgresql), BENCH_DURATION (10), BENCH_WARMUP (2),
 BENCH_RUNS (3), BENCH_CONNECTIONS (16), BENCH_THREADS (2), BENCH_REDIS_URL,
 BENCH_POSTGRES_URL, BENCH_QUIET_SHARE (0.15), BENCH_QUIET_WAIT (300 s), BENCH_RETRIES (6).
+`python -m bench.run --render bench/results/<run>/report.json` writes the section
+again from a run's saved figures.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import re
 import resource
 import secrets
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -119,7 +122,10 @@ def measure(url: str, cookie: str | None, raw_dir: Path, label: str, server: Gun
 def flush_redis() -> None:
     import redis
 
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    try:
+        redis.Redis.from_url(REDIS_URL).flushdb()
+    except redis.RedisError as error:
+        raise SystemExit(f"Redis at {REDIS_URL} does not answer ({error}): start it, or set BENCH_REDIS_URL") from None
 
 
 # -- in this process: time, queries, profiles -----------------------------------
@@ -246,12 +252,13 @@ def misses(kind: str, page: dict) -> list[str]:
 def render(report: dict) -> str:
     m, s = report["machine"], report["settings"]
     ceiling = report["ceiling"]
+    gunicorn_version = re.sub(r"[^\d.]", "", s["gunicorn"])
     cores_note = "" if m["cores"] == 2 else f"; this machine has {m['cores']}"
     lines = [
         f"Measured {m['date']} by `make bench` (bench/run.py).",
         "",
         f"- **Machine:** {common.machine_line(m)}.",
-        (f"- **Server:** gunicorn {s['gunicorn']}, {s['workers']} sync workers (2 × cores + 1), as `make run` "
+        (f"- **Server:** gunicorn {gunicorn_version}, {s['workers']} sync workers (2 × cores + 1), as `make run` "
         f"starts with `REDIS_URL`; rate-limit counters in Redis ({s['redis']}, flushed first; every `LIMIT_*` "
         f"raised to {common.HIGH_LIMIT!r} so no request is refused); no access log."),
         (f"- **Data:** `seed_demo(scale={s['scale']})` after the migrations: Elm Street with "
@@ -315,6 +322,10 @@ def members_of_elm_street(database_url: str) -> int:
 
 
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--render":
+        # Write the section again from a run's saved figures (after changing how it reads).
+        common.write_section("bench", "Load benchmark", render(json.loads(Path(sys.argv[2]).read_text())))
+        return
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = common.RESULTS / f"bench-{stamp}"
     out.mkdir(parents=True, exist_ok=True)
@@ -324,7 +335,7 @@ def main() -> None:
             "workers": workers(), "threads": THREADS, "connections": CONNECTIONS, "duration": DURATION,
             "warmup": WARMUP, "runs": RUNS, "scale": SCALE, "user": USER, "redis": REDIS_URL,
             "wrk": common.version_of(["wrk", "--version"]).split(" Copyright")[0].strip(),
-            "gunicorn": common.version_of([common.PYTHON, "-m", "gunicorn", "--version"]).split()[-1],
+            "gunicorn": re.sub(r"[^\d.]", "", common.version_of([common.PYTHON, "-m", "gunicorn", "--version"])),
             "members": "about 150", "postgres_version": "",
         },
         "databases": {},
