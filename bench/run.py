@@ -341,6 +341,7 @@ def main() -> None:
         "databases": {},
     }
     log(f"results in {out.relative_to(ROOT)}; machine: {common.machine_line(report['machine'])}")
+    flush_redis()  # fails early, with a clear message, when Redis is not there
     report["ceiling"] = bench_ceiling(out)
     for kind in DATABASES:
         if kind == "postgresql":
