@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from app import create_app
 from app.extensions import db, limiter
 
-from .helpers import MailBox, cheap_config
+from .helpers import LIMIT_NAMES, MailBox, cheap_config
 
 pytest_plugins = []
 
@@ -121,3 +121,30 @@ def ctx(app):
     with app.test_request_context():
         yield
         db.session.remove()
+
+
+@pytest.fixture
+def make_app(app, database_url, mailbox, tmp_path, monkeypatch):
+    """An app with its own limits on the session's database (whose tables the
+    session app made, and the autouse fixture empties after each test).
+    ``defaults=True`` leaves every limit at its default; keyword arguments set some."""
+    for name in LIMIT_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    made = []
+
+    def make(defaults: bool = False, **config):
+        base = cheap_config(database_url, mailbox, tmp_path)
+        if defaults:
+            base = {k: v for k, v in base.items() if k not in LIMIT_NAMES}
+        new = create_app(base | config)
+        made.append(new)
+        limiter.reset()
+        return new
+
+    limiter.reset()
+    yield make
+    limiter.reset()
+    for made_app in made:
+        with made_app.app_context():
+            db.session.remove()
+            db.engine.dispose()

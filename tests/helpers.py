@@ -19,6 +19,8 @@ from app.extensions import db
 PASSWORD = "correct horse battery staple"
 
 HIGH_LIMIT = "10000 per minute"
+LIMIT_NAMES = ("LIMIT_LOGIN_PER_EMAIL", "LIMIT_LOGIN_PER_IP", "LIMIT_RESET_PER_EMAIL", "LIMIT_REGISTER_PER_IP",
+               "LIMIT_RESEND_PER_ACCOUNT", "LIMIT_GUEST_PER_EMAIL", "LIMIT_GUEST_PER_IP")
 
 
 def free_port() -> int:

@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app import create_app
-from app.extensions import db, limiter
+from app.extensions import db
 from app.gatherings.models import Answer, Gathering
 
 from .gatherings_helpers import (
@@ -25,7 +24,7 @@ from .gatherings_helpers import (
     state_of,
     subjects,
 )
-from .helpers import cheap_config, post
+from .helpers import post
 
 GUEST = "ada.lovelace@example.net"
 PLACE = "Kastanienallee 12, 10435 Berlin"
@@ -331,28 +330,6 @@ def test_a_seated_guest_can_still_cancel_after_sharing_stops(app, mailbox):
 SLOW_DOWN = "Let's slow down a little"
 
 
-@pytest.fixture
-def limited_app(app, database_url, mailbox, tmp_path, monkeypatch):
-    """An app with low guest limits on the session's database (see test_limits.py)."""
-    for name in ("LIMIT_GUEST_PER_EMAIL", "LIMIT_GUEST_PER_IP"):
-        monkeypatch.delenv(name, raising=False)
-    made = []
-
-    def make(**config):
-        new = create_app(cheap_config(database_url, mailbox, tmp_path) | config)
-        made.append(new)
-        limiter.reset()
-        return new
-
-    limiter.reset()
-    yield make
-    limiter.reset()
-    for made_app in made:
-        with made_app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-
-
 def from_address(app, address: str):
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = address
@@ -365,8 +342,8 @@ def assert_slowed_down(response) -> None:
     assert SLOW_DOWN in page
 
 
-def test_guest_answers_are_limited_per_email(limited_app, mailbox):
-    app = limited_app(LIMIT_GUEST_PER_EMAIL="2 per hour")
+def test_guest_answers_are_limited_per_email(make_app, mailbox):
+    app = make_app(LIMIT_GUEST_PER_EMAIL="2 per hour")
     ids = neighbourhood(app)
     link = share(app, ids)
     for n in range(2):
@@ -380,8 +357,8 @@ def test_guest_answers_are_limited_per_email(limited_app, mailbox):
     assert len(mailbox.to("grace@example.net")) == 1
 
 
-def test_guest_answers_are_limited_per_client_address(limited_app, mailbox):
-    app = limited_app(LIMIT_GUEST_PER_IP="3 per hour")
+def test_guest_answers_are_limited_per_client_address(make_app, mailbox):
+    app = make_app(LIMIT_GUEST_PER_IP="3 per hour")
     ids = neighbourhood(app)
     link = share(app, ids)
     bot = from_address(app, "203.0.113.5")

@@ -11,41 +11,12 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from app import create_app
 from app.auth.models import LoginSession, User
-from app.extensions import db, limiter
+from app.extensions import db
 
-from .helpers import PASSWORD, add_user, cheap_config, login, post, text_of
+from .helpers import PASSWORD, add_user, login, post, text_of
 
 SLOW_DOWN = "Let's slow down a little"
-LIMIT_NAMES = ("LIMIT_LOGIN_PER_EMAIL", "LIMIT_LOGIN_PER_IP", "LIMIT_RESET_PER_EMAIL",
-               "LIMIT_REGISTER_PER_IP", "LIMIT_RESEND_PER_ACCOUNT")
-
-
-@pytest.fixture
-def make_app(app, database_url, mailbox, tmp_path, monkeypatch):
-    """An app with its own limits on the session's database (whose tables the
-    session app made, and the autouse fixture empties after each test)."""
-    for name in LIMIT_NAMES:
-        monkeypatch.delenv(name, raising=False)
-    made = []
-
-    def make(defaults: bool = False, **config):
-        base = cheap_config(database_url, mailbox, tmp_path)
-        if defaults:
-            base = {k: v for k, v in base.items() if k not in LIMIT_NAMES}
-        new = create_app(base | config)
-        made.append(new)
-        limiter.reset()
-        return new
-
-    limiter.reset()
-    yield make
-    limiter.reset()
-    for made_app in made:
-        with made_app.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def count(app, model) -> int:
