@@ -12,7 +12,7 @@ from typing import Callable
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from ..database import utcnow
 from ..extensions import db
@@ -58,16 +58,18 @@ def start_session(user: User, remember: bool = False) -> str:
     return raw
 
 
+# Built once: this runs on every signed-in request, and building a statement
+# costs SQLAlchemy more than running it (docs/performance.md).
+_SESSION_USER = (select(User, LoginSession.expires_at).join(LoginSession, LoginSession.user_id == User.id)
+                 .where(LoginSession.token_hash == bindparam("token_hash")))
+
+
 def load_session_user(raw: str) -> User | None:
-    row = db.session.execute(
-        select(LoginSession, User)
-        .join(User, LoginSession.user_id == User.id)
-        .where(LoginSession.token_hash == token_hash(raw))
-    ).first()
+    row = db.session.execute(_SESSION_USER, {"token_hash": token_hash(raw)}).first()
     if row is None:
         return None
-    login, user = row
-    if login.expires_at <= utcnow() or user.is_deleted:
+    user, expires_at = row
+    if expires_at <= utcnow() or user.is_deleted:
         return None
     user.session_token = raw
     return user

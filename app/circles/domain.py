@@ -11,7 +11,7 @@ import datetime as dt
 import re
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from ..auth.domain import new_token, token_hash
 from ..auth.models import User
@@ -100,30 +100,35 @@ def membership_of(circle_id: int, user: User) -> Membership | None:
         Membership.circle_id == circle_id, Membership.user_id == user.id))
 
 
+# The statements of pages every member opens are built once, at import:
+# building one costs SQLAlchemy more than running it (docs/performance.md).
+_CIRCLE_FOR_MEMBER = (select(Circle, Membership).join(Membership, Membership.circle_id == Circle.id)
+                      .where(Circle.slug == bindparam("slug"), Membership.user_id == bindparam("user_id")))
+
+
 def find_circle_for_member(slug: str, user: User) -> tuple[Circle, Membership] | None:
     """The circle and the person's membership, in one query; None for a
     circle that does not exist and for one they are not in alike."""
-    row = db.session.execute(
-        select(Circle, Membership).join(Membership, Membership.circle_id == Circle.id)
-        .where(Circle.slug == slug, Membership.user_id == user.id)
-    ).first()
+    row = db.session.execute(_CIRCLE_FOR_MEMBER, {"slug": slug, "user_id": user.id}).first()
     return (row[0], row[1]) if row else None
 
 
+_MEMBERS = (select(Membership).join(User, Membership.user_id == User.id)
+            .where(Membership.circle_id == bindparam("circle_id"))
+            .options(db.contains_eager(Membership.user))
+            .order_by(func.lower(User.display_name), User.id))
+
+
 def members(circle: Circle) -> list[Membership]:
-    return list(db.session.scalars(
-        select(Membership).join(User, Membership.user_id == User.id)
-        .where(Membership.circle_id == circle.id)
-        .options(db.contains_eager(Membership.user))
-        .order_by(func.lower(User.display_name), User.id)
-    ))
+    return list(db.session.scalars(_MEMBERS, {"circle_id": circle.id}))
+
+
+_CIRCLES_OF = (select(Circle, Membership).join(Membership, Membership.circle_id == Circle.id)
+               .where(Membership.user_id == bindparam("user_id")).order_by(func.lower(Circle.name)))
 
 
 def circles_of(user: User) -> list[tuple[Circle, Membership]]:
-    return [(row[0], row[1]) for row in db.session.execute(
-        select(Circle, Membership).join(Membership, Membership.circle_id == Circle.id)
-        .where(Membership.user_id == user.id).order_by(func.lower(Circle.name))
-    )]
+    return [(row[0], row[1]) for row in db.session.execute(_CIRCLES_OF, {"user_id": user.id})]
 
 
 def set_offers(membership: Membership, offers: str) -> None:
@@ -273,16 +278,21 @@ def remember_invitation(user: User, invitation: Invitation) -> None:
         pending.invitation_id = invitation.id
 
 
+_PENDING_INVITATION = (select(Invitation).join(PendingJoin, PendingJoin.invitation_id == Invitation.id)
+                       .where(PendingJoin.user_id == bindparam("user_id")))
+
+
 def pending_invitation(user: User) -> Invitation | None:
-    pending = db.session.get(PendingJoin, user.id)
-    return pending.invitation if pending else None
+    return db.session.scalar(_PENDING_INVITATION, {"user_id": user.id})
+
+
+_PENDING_REQUESTS = (select(JoinRequest).where(JoinRequest.circle_id == bindparam("circle_id"),
+                                               JoinRequest.status == "pending")
+                     .options(db.joinedload(JoinRequest.user)).order_by(JoinRequest.created_at))
 
 
 def pending_requests(circle: Circle) -> list[JoinRequest]:
-    return list(db.session.scalars(
-        select(JoinRequest).where(JoinRequest.circle_id == circle.id, JoinRequest.status == "pending")
-        .options(db.joinedload(JoinRequest.user)).order_by(JoinRequest.created_at)
-    ))
+    return list(db.session.scalars(_PENDING_REQUESTS, {"circle_id": circle.id}))
 
 
 def decide_request(circle: Circle, actor: User, request_id: int, approve: bool) -> JoinRequest:
@@ -350,8 +360,10 @@ def withdraw_from_circles(user: User) -> None:
                                                  JoinRequest.status == "pending"))
 
 
+_WAITING_REQUESTS = (select(Circle, JoinRequest).join(JoinRequest, JoinRequest.circle_id == Circle.id)
+                     .where(JoinRequest.user_id == bindparam("user_id"), JoinRequest.status == "pending"))
+
+
 def waiting_requests(user: User) -> list[tuple[Circle, JoinRequest]]:
     """The person's own answers still waiting for a steward."""
-    return [(row[0], row[1]) for row in db.session.execute(
-        select(Circle, JoinRequest).join(JoinRequest, JoinRequest.circle_id == Circle.id)
-        .where(JoinRequest.user_id == user.id, JoinRequest.status == "pending"))]
+    return [(row[0], row[1]) for row in db.session.execute(_WAITING_REQUESTS, {"user_id": user.id})]

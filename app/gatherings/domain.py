@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from ..auth.domain import external_url
 from ..auth.models import User
@@ -540,62 +540,83 @@ def my_answer(gathering: Gathering, user: User) -> Answer | None:
     return db.session.scalar(select(Answer).where(Answer.gathering_id == gathering.id, Answer.user_id == user.id))
 
 
-def upcoming(circle: Circle, page: int = 1) -> tuple[list[Gathering], bool]:
+# The lists every member opens are built once, at import, with bound values:
+# building a statement costs SQLAlchemy more than running it (docs/performance.md).
+_UPCOMING = (select(Gathering).where(Gathering.circle_id == bindparam("circle_id"),
+                                     Gathering.ends_at > bindparam("now"))
+             .order_by(Gathering.starts_at, Gathering.id).offset(bindparam("offset")).limit(bindparam("limit")))
+_PAST = (select(Gathering).where(Gathering.circle_id == bindparam("circle_id"), Gathering.ends_at <= bindparam("now"),
+                                 Gathering.status != "cancelled")
+         .order_by(Gathering.starts_at.desc(), Gathering.id.desc())
+         .offset(bindparam("offset")).limit(bindparam("limit")))
+
+
+def _page(statement, circle: Circle, page: int, size: int) -> tuple[list[Gathering], bool]:
+    rows = list(db.session.scalars(statement, {"circle_id": circle.id, "now": utcnow(),
+                                               "offset": (page - 1) * size, "limit": size + 1}))
+    return rows[:size], len(rows) > size
+
+
+def upcoming(circle: Circle, page: int = 1, size: int = PAGE_SIZE) -> tuple[list[Gathering], bool]:
     """What is next in a circle: in time order, never ranked. (items, has_more)."""
-    rows = list(db.session.scalars(
-        select(Gathering).where(Gathering.circle_id == circle.id, Gathering.ends_at > utcnow())
-        .order_by(Gathering.starts_at, Gathering.id).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
-    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    return _page(_UPCOMING, circle, page, size)
 
 
-def past(circle: Circle, page: int = 1) -> tuple[list[Gathering], bool]:
-    rows = list(db.session.scalars(
-        select(Gathering).where(Gathering.circle_id == circle.id, Gathering.ends_at <= utcnow(),
-                                Gathering.status != "cancelled")
-        .order_by(Gathering.starts_at.desc(), Gathering.id.desc())
-        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
-    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+def past(circle: Circle, page: int = 1, size: int = PAGE_SIZE) -> tuple[list[Gathering], bool]:
+    return _page(_PAST, circle, page, size)
+
+
+_WHO_CAME = (select(Answer).where(Answer.gathering_id.in_(bindparam("ids", expanding=True)),
+                                  Answer.attended.is_(True))
+             .options(db.joinedload(Answer.user)))
 
 
 def who_came(gatherings: list[Gathering]) -> dict[int, list[str]]:
     """Names of those marked as having come, for each gathering (one query)."""
     names: dict[int, list[str]] = {g.id: [] for g in gatherings}
     if names:
-        for person in db.session.scalars(select(Answer).where(Answer.gathering_id.in_(names),
-                                                              Answer.attended.is_(True))
-                                         .options(db.joinedload(Answer.user))):
+        for person in db.session.scalars(_WHO_CAME, {"ids": list(names)}):
             names[person.gathering_id].append(person.name)
     return names
+
+
+_MY_STATES = select(Answer.gathering_id, Answer.state).where(
+    Answer.user_id == bindparam("user_id"), Answer.gathering_id.in_(bindparam("ids", expanding=True)))
 
 
 def my_states(user: User, gatherings: list[Gathering]) -> dict[int, str]:
     """How I answered each of these gatherings (one query)."""
     if not gatherings:
         return {}
-    return dict(db.session.execute(select(Answer.gathering_id, Answer.state).where(
-        Answer.user_id == user.id, Answer.gathering_id.in_([g.id for g in gatherings]))).all())
+    return dict(db.session.execute(_MY_STATES, {"user_id": user.id, "ids": [g.id for g in gatherings]}).all())
+
+
+_MY_NEXT = (select(Gathering).join(Answer, Answer.gathering_id == Gathering.id)
+            .join(Membership, (Membership.circle_id == Gathering.circle_id)
+                  & (Membership.user_id == bindparam("user_id")))
+            .where(Answer.user_id == bindparam("user_id"), Answer.state.in_(("seated", "waiting", "asking")),
+                   Gathering.ends_at > bindparam("now"))
+            .options(db.joinedload(Gathering.circle))
+            .order_by(Gathering.starts_at).limit(bindparam("limit")))
 
 
 def my_next(user: User, limit: int = 10) -> list[Gathering]:
     """My next gatherings across my circles: those I have a seat or a waitlist place for."""
-    return list(db.session.scalars(
-        select(Gathering).join(Answer, Answer.gathering_id == Gathering.id)
-        .join(Membership, (Membership.circle_id == Gathering.circle_id) & (Membership.user_id == user.id))
-        .where(Answer.user_id == user.id, Answer.state.in_(("seated", "waiting", "asking")),
-               Gathering.ends_at > utcnow())
-        .options(db.joinedload(Gathering.circle))
-        .order_by(Gathering.starts_at).limit(limit)))
+    return list(db.session.scalars(_MY_NEXT, {"user_id": user.id, "now": utcnow(), "limit": limit}))
+
+
+_SOONEST = (select(Gathering.circle_id, func.min(Gathering.starts_at).label("starts_at"))
+            .where(Gathering.circle_id.in_(bindparam("ids", expanding=True)), Gathering.starts_at > bindparam("now"),
+                   Gathering.status != "cancelled").group_by(Gathering.circle_id).subquery())
+_NEXT_IN_CIRCLES = select(Gathering).join(
+    _SOONEST, (Gathering.circle_id == _SOONEST.c.circle_id) & (Gathering.starts_at == _SOONEST.c.starts_at))
 
 
 def next_in_circles(circle_ids: list[int]) -> dict[int, Gathering]:
     """The next gathering of each circle (one query), for the home page."""
     if not circle_ids:
         return {}
-    soonest = (select(Gathering.circle_id, func.min(Gathering.starts_at).label("starts_at"))
-               .where(Gathering.circle_id.in_(circle_ids), Gathering.starts_at > utcnow(),
-                      Gathering.status != "cancelled").group_by(Gathering.circle_id).subquery())
-    rows = db.session.scalars(select(Gathering).join(
-        soonest, (Gathering.circle_id == soonest.c.circle_id) & (Gathering.starts_at == soonest.c.starts_at)))
+    rows = db.session.scalars(_NEXT_IN_CIRCLES, {"ids": circle_ids, "now": utcnow()})
     return {g.circle_id: g for g in rows}
 
 
