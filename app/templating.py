@@ -4,9 +4,9 @@ import datetime as dt
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from flask import Flask
 from babel import Locale
-from flask_babel import get_locale, gettext
+from flask import Flask, g, has_app_context
+from flask_babel import get_locale, get_translations, gettext
 
 from .text import safe_html
 
@@ -19,9 +19,21 @@ def _names(locale: str) -> tuple[dict, dict]:
     return (babel_locale.days["format"]["abbreviated"], babel_locale.months["format"]["abbreviated"])
 
 
+def _language() -> tuple:
+    """The request's translations and locale, looked up once per request:
+    Flask-Babel finds them through several context lookups on every call,
+    and a list page calls gettext hundreds of times."""
+    if not has_app_context():
+        return get_translations(), str(get_locale() or "en")
+    found = g.get("_language")
+    if found is None:
+        found = g._language = (get_translations(), str(get_locale() or "en"))
+    return found
+
+
 def _format(moment: dt.datetime, with_year: bool = True) -> str:
     """"Thu 4 Dec 2026, 18:30" in the current locale's words."""
-    days, months = _names(str(get_locale() or "en"))
+    days, months = _names(_language()[1])
     year = f" {moment.year}" if with_year else ""
     return f"{days[moment.weekday()]} {moment.day} {months[moment.month]}{year}, {moment:%H:%M}"
 
@@ -56,6 +68,13 @@ def when(starts_local: dt.datetime, ends_local: dt.datetime, zone: str, viewer_z
 
 
 def init_app(app: Flask) -> None:
+    """Call after Babel's init_app: this replaces the gettext it gave the templates."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _language()[0].ugettext(s),
+        ngettext=lambda s, p, n: _language()[0].ungettext(s, p, n),
+        pgettext=lambda c, s: _language()[0].upgettext(c, s),
+        npgettext=lambda c, s, p, n: _language()[0].unpgettext(c, s, p, n),
+        newstyle=True)
     app.jinja_env.globals["when"] = when
     app.jinja_env.globals["safe_html"] = safe_html
     app.jinja_env.filters["localtime"] = localtime

@@ -35,7 +35,7 @@ def _decline(client, ids):
 
 
 def _make_steward(client, ids):
-    return post(client, f"/c/elm-street/members/{ids['bruno']}/steward")
+    return post(client, "/c/elm-street/stewards", {"member": ids["bruno"]})
 
 
 STEWARD_ACTIONS = [

@@ -195,24 +195,35 @@ def test_stewards_and_leaving(app, client):
         bruno = make_user("bruno@example.org", "Bruno")
         circle = make_circle(ada)
         bruno_membership = add_member(circle, bruno).id
+        other = make_circle(make_user("olga@example.org", "Olga"), slug="harbour", name="Harbour")
+        olgas_neighbour = add_member(other, make_user("pia@example.org", "Pia")).id
     login(client)
     # The last steward cannot leave.
     response = post(client, "/c/elm-street/leave")
     assert response.status_code == 409
     assert "only steward" in text_of(response)
-    assert count(app, Membership) == 2
-    # A member cannot make stewards; a steward can.
+    assert count(app, Membership) == 4
+    # A steward sees one form listing the members who are not stewards yet; a member sees none.
     bruno_client = app.test_client()
     login(bruno_client, email="bruno@example.org")
-    assert post(bruno_client, f"/c/elm-street/members/{bruno_membership}/steward").status_code == 403
-    assert post(client, f"/c/elm-street/members/{bruno_membership}/steward").status_code == 303
+    assert "Share stewardship" not in text_of(bruno_client.get("/c/elm-street/members"))
+    page = client.get("/c/elm-street/members").get_data(as_text=True)
+    assert f'<option value="{bruno_membership}">Bruno</option>' in page
+    assert ">Ada</option>" not in page
+    # A member cannot make stewards; a steward can; nobody from another circle.
+    assert post(bruno_client, "/c/elm-street/stewards", {"member": bruno_membership}).status_code == 403
+    assert post(client, "/c/elm-street/stewards", {"member": olgas_neighbour}).status_code == 404
+    response = post(client, "/c/elm-street/stewards", {"member": "x"}, follow_redirects=True)
+    assert "Choose the member who will be a steward." in text_of(response)
+    assert post(client, "/c/elm-street/stewards", {"member": bruno_membership}).status_code == 303
     assert "Ada made Bruno a steward." in text_of(bruno_client.get("/c/elm-street/log"))
-    response = post(client, f"/c/elm-street/members/{bruno_membership}/steward", follow_redirects=True)
+    assert "Everyone here is a steward." in text_of(client.get("/c/elm-street/members"))
+    response = post(client, "/c/elm-street/stewards", {"member": bruno_membership}, follow_redirects=True)
     assert "already a steward" in text_of(response)
     # Now Ada may leave.
     assert post(client, "/c/elm-street/leave").status_code == 303
     assert client.get("/c/elm-street/").status_code == 404
-    assert count(app, Membership) == 1
+    assert count(app, Membership) == 3
 
 
 def test_last_steward_deletes_account(app, client):

@@ -11,7 +11,8 @@ import datetime as dt
 import re
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, select, update
+from sqlalchemy.orm import aliased
 
 from ..auth.domain import new_token, token_hash
 from ..auth.models import User
@@ -38,13 +39,23 @@ def log(circle: Circle, actor: User | None, action: str, subject: User | None = 
     return entry
 
 
-def log_entries(circle: Circle, limit: int = 50, before_id: int | None = None) -> list[LogEntry]:
-    query = (select(LogEntry).where(LogEntry.circle_id == circle.id)
-             .options(db.joinedload(LogEntry.actor), db.joinedload(LogEntry.subject))
-             .order_by(LogEntry.id.desc()).limit(limit))
-    if before_id:
-        query = query.where(LogEntry.id < before_id)
-    return list(db.session.scalars(query))
+_ACTOR, _SUBJECT = aliased(User), aliased(User)
+# The log page reads entries as rows with the two names, not as objects: it
+# lists many of them, and a deleted account's name is no longer shown.
+_LOG_ENTRIES = (
+    select(LogEntry.id, LogEntry.action, LogEntry.details, LogEntry.created_at,
+           case((_ACTOR.deleted_at.is_(None), _ACTOR.display_name)).label("actor"),
+           case((_SUBJECT.deleted_at.is_(None), _SUBJECT.display_name)).label("subject"))
+    .outerjoin(_ACTOR, LogEntry.actor_id == _ACTOR.id).outerjoin(_SUBJECT, LogEntry.subject_id == _SUBJECT.id)
+    .where(LogEntry.circle_id == bindparam("circle_id"), LogEntry.id < bindparam("before_id"))
+    .order_by(LogEntry.id.desc()).limit(bindparam("limit")))
+
+
+def log_entries(circle: Circle, limit: int = 50, before_id: int | None = None) -> list:
+    """The newest entries first, older than ``before_id``: rows of (id, action,
+    details, created_at, actor, subject), a name being None for a former member."""
+    return db.session.execute(_LOG_ENTRIES, {"circle_id": circle.id, "limit": limit,
+                                             "before_id": before_id or 2**62}).all()
 
 
 # --- circles and members ------------------------------------------------------------
@@ -121,6 +132,19 @@ _MEMBERS = (select(Membership).join(User, Membership.user_id == User.id)
 
 def members(circle: Circle) -> list[Membership]:
     return list(db.session.scalars(_MEMBERS, {"circle_id": circle.id}))
+
+
+# The member list shows a name, a role and what each offers: plain rows, not
+# objects, since a circle may have hundreds of members.
+_MEMBER_LIST = (select(Membership.id, Membership.role, Membership.offers, User.display_name.label("name"))
+                .join(User, Membership.user_id == User.id)
+                .where(Membership.circle_id == bindparam("circle_id"))
+                .order_by(func.lower(User.display_name), User.id))
+
+
+def member_list(circle: Circle) -> list:
+    """Rows of (id, role, offers, name) in name order, for the member list."""
+    return db.session.execute(_MEMBER_LIST, {"circle_id": circle.id}).all()
 
 
 _CIRCLES_OF = (select(Circle, Membership).join(Membership, Membership.circle_id == Circle.id)

@@ -82,3 +82,9 @@ class OffersForm(FlaskForm):
 
 class JoinForm(FlaskForm):
     answer = TextAreaField(_l("Your answer"), filters=[_strip], validators=[Optional(), Length(max=2000)])
+
+
+class MakeStewardForm(FlaskForm):
+    """One form for the whole member list (a circle may have hundreds of members):
+    the template lists the members who are not stewards yet as its choices."""
+    member = IntegerField(_l("Member"), validators=[InputRequired()])

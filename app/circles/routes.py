@@ -16,7 +16,7 @@ from ..extensions import db
 from ..htmx import is_partial_request
 from . import bp, domain
 from .access import circle_page, redirect_visitors
-from .forms import CircleSettingsForm, InvitationForm, JoinForm, NewCircleForm, OffersForm
+from .forms import CircleSettingsForm, InvitationForm, JoinForm, MakeStewardForm, NewCircleForm, OffersForm
 from .models import Invitation, JoinRequest, Membership
 
 bp.before_app_request(redirect_visitors)
@@ -97,7 +97,7 @@ def new_circle():
 @circle_page()
 def members(circle, membership):
     return render_template("circles/members.html", circle=circle, membership=membership,
-                           members=domain.members(circle), form=PlainForm())
+                           members=domain.member_list(circle), form=PlainForm())
 
 
 @bp.route("/c/<slug>/me", methods=["GET", "POST"])
@@ -137,22 +137,24 @@ def settings(circle, membership):
     return redirect(url_for("home.circle", slug=circle.slug), 303)
 
 
-@bp.route("/c/<slug>/members/<int:member_id>/steward", methods=["POST"])
+@bp.route("/c/<slug>/stewards", methods=["POST"])
 @login_required
 @circle_page(steward=True)
-def make_steward(circle, membership, member_id):
-    form = PlainForm()
-    target = db.session.get(Membership, member_id)
+def make_steward(circle, membership):
+    form = MakeStewardForm()
+    if not form.validate_on_submit():
+        flash(_("Choose the member who will be a steward."), "warning")
+        return redirect(url_for("circles.members", slug=circle.slug, _anchor="stewards"), 303)
+    target = db.session.get(Membership, form.member.data)
     if target is None or target.circle_id != circle.id:
         abort(404)
-    if form.validate_on_submit():
-        try:
-            domain.make_steward(circle, current_user, target)
-            db.session.commit()
-            flash(_("%(name)s is now a steward too.", name=target.user.shown_name), "success")
-        except domain.CircleError as error:
-            db.session.rollback()
-            flash(str(error), "warning")
+    try:
+        domain.make_steward(circle, current_user, target)
+        db.session.commit()
+        flash(_("%(name)s is now a steward too.", name=target.user.shown_name), "success")
+    except domain.CircleError as error:
+        db.session.rollback()
+        flash(str(error), "warning")
     return redirect(url_for("circles.members", slug=circle.slug), 303)
 
 
