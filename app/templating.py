@@ -31,6 +31,33 @@ def _language() -> tuple:
     return found
 
 
+def N_(text: str) -> str:
+    """Marks a word for translation where it is defined; ``words`` translates it."""
+    return text
+
+
+_word_tables: dict[str, dict[str, str]] = {}
+_translated_tables: dict[tuple[str, str], dict[str, str]] = {}
+
+
+def word_table(name: str, entries: dict[str, str]) -> None:
+    """Register words a list uses on every row (states, field names), marked with N_."""
+    _word_tables[name] = entries
+
+
+def words(name: str) -> dict[str, str]:
+    """A registered table in the request's language, translated once per language.
+    Templates use it instead of module-level ``set``s in imported macros, which
+    Jinja evaluates once per process, in whatever language came first."""
+    translations, locale = _language()
+    key = (locale, name)
+    table = _translated_tables.get(key)
+    if table is None:
+        table = _translated_tables[key] = {k: translations.ugettext(v) if v else ""
+                                           for k, v in _word_tables[name].items()}
+    return table
+
+
 def _format(moment: dt.datetime, with_year: bool = True) -> str:
     """"Thu 4 Dec 2026, 18:30" in the current locale's words."""
     days, months = _names(_language()[1])
@@ -76,6 +103,7 @@ def init_app(app: Flask) -> None:
         npgettext=lambda c, s, p, n: _language()[0].unpgettext(c, s, p, n),
         newstyle=True)
     app.jinja_env.globals["when"] = when
+    app.jinja_env.globals["words"] = words
     app.jinja_env.globals["safe_html"] = safe_html
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.add_extension("jinja2.ext.do")

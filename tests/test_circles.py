@@ -41,6 +41,10 @@ def test_the_walk(app, client, mailbox):
     response = post(neighbour, f"/auth/register?next={link}",
                     {"email": "bruno@example.org", "display_name": "Bruno", "password": PASSWORD})
     assert response.status_code == 303
+    # Signed in before confirming his address, Bruno finds the invitation kept on his home page.
+    post(neighbour, f"/auth/login?next={link}", {"email": "bruno@example.org", "password": PASSWORD})
+    home = text_of(neighbour.get("/"))
+    assert "You are invited to Elm Street." in home and "Confirm your email address to join." in home
     # Verifying on another device still lands Bruno in the circle.
     other_device = app.test_client()
     verify = mailbox.last_link("bruno@example.org", "/auth/verify/")

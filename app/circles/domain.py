@@ -11,7 +11,7 @@ import datetime as dt
 import re
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, case, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, literal, select, union_all, update
 from sqlalchemy.orm import aliased
 
 from ..auth.domain import new_token, token_hash
@@ -384,10 +384,17 @@ def withdraw_from_circles(user: User) -> None:
                                                  JoinRequest.status == "pending"))
 
 
-_WAITING_REQUESTS = (select(Circle, JoinRequest).join(JoinRequest, JoinRequest.circle_id == Circle.id)
-                     .where(JoinRequest.user_id == bindparam("user_id"), JoinRequest.status == "pending"))
+# Both kinds of notice on the home page in one statement: they are rare, and
+# asking twice for nothing costs every visit.
+_NOTICES = union_all(
+    select(literal("invited").label("kind"), Circle.name.label("circle")).select_from(PendingJoin)
+    .join(Invitation, Invitation.id == PendingJoin.invitation_id).join(Circle, Circle.id == Invitation.circle_id)
+    .where(PendingJoin.user_id == bindparam("user_id")),
+    select(literal("waiting"), Circle.name).select_from(JoinRequest).join(Circle, Circle.id == JoinRequest.circle_id)
+    .where(JoinRequest.user_id == bindparam("user_id"), JoinRequest.status == "pending"))
 
 
-def waiting_requests(user: User) -> list[tuple[Circle, JoinRequest]]:
-    """The person's own answers still waiting for a steward."""
-    return [(row[0], row[1]) for row in db.session.execute(_WAITING_REQUESTS, {"user_id": user.id})]
+def notices(user: User) -> list:
+    """Rows of (kind, circle): the circle an opened invitation is for ("invited")
+    and the circles where the person's answer waits for a steward ("waiting")."""
+    return db.session.execute(_NOTICES, {"user_id": user.id}).all()

@@ -12,6 +12,7 @@ from ..auth import domain as accounts
 from ..auth.access import verified_required
 from ..auth.forms import PlainForm
 from ..database import utcnow
+from ..templating import N_, word_table
 from ..extensions import db
 from ..htmx import is_partial_request
 from . import bp, domain
@@ -20,6 +21,14 @@ from .forms import CircleSettingsForm, InvitationForm, JoinForm, MakeStewardForm
 from .models import Invitation, JoinRequest, Membership
 
 bp.before_app_request(redirect_visitors)
+
+# Words of the log's lines (templates/circles/_log_line.html): the settings a
+# steward changed, and the name shown for an account that was deleted.
+word_table("log", {
+    "name": N_("name"), "description": N_("description"), "area": N_("area"), "time_zone": N_("time zone"),
+    "language": N_("language"), "join_mode": N_("how people join"), "join_question": N_("the question for joiners"),
+    "members_can_invite": N_("who may invite"), "members_may_share": N_("sharing gatherings outside the circle"),
+    "former": N_("a former member")})
 
 JOIN_PATH = re.compile(r"^/join/([A-Za-z0-9_-]{20,})$")
 
@@ -96,8 +105,10 @@ def new_circle():
 @login_required
 @circle_page()
 def members(circle, membership):
+    members = domain.member_list(circle)
+    candidates = [m for m in members if m.role != "steward"] if membership.is_steward else []
     return render_template("circles/members.html", circle=circle, membership=membership,
-                           members=domain.member_list(circle), form=PlainForm())
+                           members=members, candidates=candidates)
 
 
 @bp.route("/c/<slug>/me", methods=["GET", "POST"])
