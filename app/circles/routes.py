@@ -12,23 +12,14 @@ from ..auth import domain as accounts
 from ..auth.access import verified_required
 from ..auth.forms import PlainForm
 from ..database import utcnow
-from ..templating import N_, word_table
 from ..extensions import db
 from ..htmx import is_partial_request
-from . import bp, domain
+from . import bp, domain, log_lines
 from .access import circle_page, redirect_visitors
 from .forms import CircleSettingsForm, InvitationForm, JoinForm, MakeStewardForm, NewCircleForm, OffersForm
 from .models import Invitation, JoinRequest, Membership
 
 bp.before_app_request(redirect_visitors)
-
-# Words of the log's lines (templates/circles/_log_line.html): the settings a
-# steward changed, and the name shown for an account that was deleted.
-word_table("log", {
-    "name": N_("name"), "description": N_("description"), "area": N_("area"), "time_zone": N_("time zone"),
-    "language": N_("language"), "join_mode": N_("how people join"), "join_question": N_("the question for joiners"),
-    "members_can_invite": N_("who may invite"), "members_may_share": N_("sharing gatherings outside the circle"),
-    "former": N_("a former member")})
 
 JOIN_PATH = re.compile(r"^/join/([A-Za-z0-9_-]{20,})$")
 
@@ -130,7 +121,8 @@ def my_offers(circle, membership):
 def log(circle, membership):
     before = request.args.get("before", type=int)
     entries = domain.log_entries(circle, limit=50, before_id=before)
-    return render_template("circles/log.html", circle=circle, membership=membership, entries=entries,
+    lines = [(e.created_at, log_lines.sentence(e.action, e.details, e.actor, e.subject)) for e in entries]
+    return render_template("circles/log.html", circle=circle, membership=membership, lines=lines,
                            older=entries[-1].id if len(entries) == 50 else None)
 
 
