@@ -56,10 +56,20 @@ def load(filename: str) -> Asset | None:
     return asset
 
 
+_urls: dict[tuple[str, str], str] = {}
+
+
 def static_url(filename: str) -> str:
-    """The URL of a static file with its content hash, for far-future caching."""
-    asset = load(filename)
-    return url_for("static", filename=filename, v=asset.version if asset else None)
+    """The URL of a static file with its content hash, for far-future caching.
+    Built once per file and mount point (every page links the same four)."""
+    key = (request.script_root if request else "", filename)
+    url = _urls.get(key)
+    if url is None:
+        asset = load(filename)
+        url = url_for("static", filename=filename, v=asset.version if asset else None)
+        if asset is not None and not current_app.debug:
+            _urls[key] = url
+    return url
 
 
 def serve(filename: str) -> Response:

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from flask import Flask, g, has_app_context
-from flask_babel import get_locale, get_translations, gettext
+from flask_babel import get_locale, get_translations
 
 from .text import safe_html
 
@@ -94,11 +94,11 @@ def when(starts_local: dt.datetime, ends_local: dt.datetime, zone: str, viewer_z
     now = now or dt.datetime.now(dt.timezone.utc)
     days = (starts_local.date() - now.astimezone(ZoneInfo(zone)).date()).days
     if days == 0:
-        text += " " + gettext("(today)")
+        text += " " + fast_gettext("(today)")
     elif days == 1:
-        text += " " + gettext("(tomorrow)")
+        text += " " + fast_gettext("(tomorrow)")
     elif 1 < days <= 14:
-        text += " " + gettext("(in %(n)s days)", n=days)
+        text += " " + fast_gettext("(in %(n)s days)", n=days)
     return text
 
 

@@ -47,15 +47,18 @@ _LOG_ENTRIES = (
            case((_ACTOR.deleted_at.is_(None), _ACTOR.display_name)).label("actor"),
            case((_SUBJECT.deleted_at.is_(None), _SUBJECT.display_name)).label("subject"))
     .outerjoin(_ACTOR, LogEntry.actor_id == _ACTOR.id).outerjoin(_SUBJECT, LogEntry.subject_id == _SUBJECT.id)
-    .where(LogEntry.circle_id == bindparam("circle_id"), LogEntry.id < bindparam("before_id"))
+    .where(LogEntry.circle_id == bindparam("circle_id"))
     .order_by(LogEntry.id.desc()).limit(bindparam("limit")))
+_LOG_ENTRIES_BEFORE = _LOG_ENTRIES.where(LogEntry.id < bindparam("before_id"))
 
 
 def log_entries(circle: Circle, limit: int = 50, before_id: int | None = None) -> list:
     """The newest entries first, older than ``before_id``: rows of (id, action,
     details, created_at, actor, subject), a name being None for a former member."""
-    return db.session.execute(_LOG_ENTRIES, {"circle_id": circle.id, "limit": limit,
-                                             "before_id": before_id or 2**62}).all()
+    if before_id:
+        return db.session.execute(_LOG_ENTRIES_BEFORE, {"circle_id": circle.id, "limit": limit,
+                                                        "before_id": before_id}).all()
+    return db.session.execute(_LOG_ENTRIES, {"circle_id": circle.id, "limit": limit}).all()
 
 
 # --- circles and members ------------------------------------------------------------

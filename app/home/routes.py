@@ -4,7 +4,6 @@ They call each area's query functions; no area reaches up into another."""
 from flask import render_template
 from flask_login import current_user, login_required
 
-from ..auth.forms import PlainForm
 from ..circles import domain as circles
 from ..circles.access import circle_page
 from ..gatherings import domain as gatherings
@@ -18,7 +17,7 @@ def index():
     mine = circles.circles_of(current_user)
     notices = circles.notices(current_user)
     return render_template(
-        "home/index.html", plain_form=PlainForm(), circles=mine,
+        "home/index.html", circles=mine,
         next_up=gatherings.next_in_circles([circle.id for circle, _ in mine]),
         my_next=gatherings.my_next(current_user),
         invited=[n.circle for n in notices if n.kind == "invited"][:1],
