@@ -30,7 +30,7 @@ CIRCLE_ROUTES = {
     "circles.log": "member",
     "circles.leave": "member",
     "circles.settings": "steward",
-    "circles.make_steward": "steward",
+    "circles.stewards": "steward",
     "circles.decide": "steward",
     "circles.invitations": "inviter",
     "circles.revoke_invitation": "inviter",

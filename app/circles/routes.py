@@ -96,10 +96,8 @@ def new_circle():
 @login_required
 @circle_page()
 def members(circle, membership):
-    members = domain.member_list(circle)
-    candidates = [m for m in members if m.role != "steward"] if membership.is_steward else []
     return render_template("circles/members.html", circle=circle, membership=membership,
-                           members=members, candidates=candidates)
+                           members=domain.member_list(circle))
 
 
 @bp.route("/c/<slug>/me", methods=["GET", "POST"])
@@ -140,17 +138,19 @@ def settings(circle, membership):
     return redirect(url_for("home.circle", slug=circle.slug), 303)
 
 
-@bp.route("/c/<slug>/stewards", methods=["POST"])
+@bp.route("/c/<slug>/stewards", methods=["GET", "POST"])
 @login_required
 @circle_page(steward=True)
-def make_steward(circle, membership):
+def stewards(circle, membership):
+    """Stewards give stewardship to another member: a page of its own, so the
+    member list everyone reads stays a list and not a form per person."""
+    members = domain.member_list(circle)
     form = MakeStewardForm()
+    form.member.choices = [(0, _("Choose a member"))] + [(m.id, m.name) for m in members if m.role != "steward"]
     if not form.validate_on_submit():
-        flash(_("Choose the member who will be a steward."), "warning")
-        return redirect(url_for("circles.members", slug=circle.slug, _anchor="stewards"), 303)
+        return _form_page("circles/stewards.html", form, circle=circle, membership=membership,
+                          stewards=[m.name for m in members if m.role == "steward"])
     target = db.session.get(Membership, form.member.data)
-    if target is None or target.circle_id != circle.id:
-        abort(404)
     try:
         domain.make_steward(circle, current_user, target)
         db.session.commit()
@@ -158,7 +158,7 @@ def make_steward(circle, membership):
     except domain.CircleError as error:
         db.session.rollback()
         flash(str(error), "warning")
-    return redirect(url_for("circles.members", slug=circle.slug), 303)
+    return redirect(url_for("circles.stewards", slug=circle.slug), 303)
 
 
 @bp.route("/c/<slug>/leave", methods=["GET", "POST"])
