@@ -1,11 +1,12 @@
 """What every template can use."""
 
 import datetime as dt
+from contextvars import ContextVar
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from flask import Flask, g, has_app_context
+from flask import Flask, has_request_context
 from flask_babel import get_locale, get_translations
 
 from .text import safe_html
@@ -19,15 +20,19 @@ def _names(locale: str) -> tuple[dict, dict]:
     return (babel_locale.days["format"]["abbreviated"], babel_locale.months["format"]["abbreviated"])
 
 
+# The request's translations and locale, looked up once per request: Flask-Babel
+# finds them through several context lookups on every call, and a list page
+# translates hundreds of times. A context variable, reset when the request ends,
+# is the cheapest place to keep them (each worker thread has its own).
+_request_language: ContextVar[tuple | None] = ContextVar("request_language", default=None)
+
+
 def _language() -> tuple:
-    """The request's translations and locale, looked up once per request:
-    Flask-Babel finds them through several context lookups on every call,
-    and a list page calls gettext hundreds of times."""
-    if not has_app_context():
-        return get_translations(), str(get_locale() or "en")
-    found = g.get("_language")
+    found = _request_language.get()
     if found is None:
-        found = g._language = (get_translations(), str(get_locale() or "en"))
+        found = (get_translations(), str(get_locale() or "en"))
+        if has_request_context():
+            _request_language.set(found)
     return found
 
 
@@ -104,6 +109,7 @@ def when(starts_local: dt.datetime, ends_local: dt.datetime, zone: str, viewer_z
 
 def init_app(app: Flask) -> None:
     """Call after Babel's init_app: this replaces the gettext it gave the templates."""
+    app.teardown_request(lambda _error: _request_language.set(None))
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: _language()[0].ugettext(s),
         ngettext=lambda s, p, n: _language()[0].ungettext(s, p, n),
