@@ -252,6 +252,25 @@ def test_going_maybe_and_cant(app):
     assert "Your answer is withdrawn." in seen(bruno.get(ids["path"]))
 
 
+def test_lists_show_my_own_answer_beside_each_gathering(app):
+    ids = neighbourhood(app, capacity=1)
+    with app.app_context():
+        circle = db.session.get(Circle, ids["circle"])
+        ada = db.session.get(User, ids["Ada"])
+        later = make_gathering(circle, ada, "Repair evening", starts=days_ahead(12)).id
+    answer(signed_in(app, "Chiara"), ids["path"])  # takes the only seat
+    bruno = signed_in(app, "Bruno")
+    answer(bruno, ids["path"])
+    answer(bruno, f"/c/elm-street/gatherings/{later}")
+    for path in ("/c/elm-street/", "/c/elm-street/gatherings"):
+        items = re.findall(r"<li class=\"gathering.*?</li>", bruno.get(path).get_data(as_text=True), re.S)
+        assert len(items) == 2
+        assert "Soup evening" in items[0] and "you are on the waitlist" in items[0]
+        assert "Repair evening" in items[1] and "you are coming" in items[1]
+    # Another member's answers are not mine.
+    assert "you are" not in seen(signed_in(app, "Eve").get("/c/elm-street/gatherings"))
+
+
 def test_seats_left_only_where_there_is_a_capacity(app):
     ids = neighbourhood(app)
     bruno = signed_in(app, "Bruno")

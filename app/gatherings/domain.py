@@ -542,8 +542,10 @@ def my_answer(gathering: Gathering, user: User) -> Answer | None:
 
 # The lists every member opens are built once, at import, with bound values:
 # building a statement costs SQLAlchemy more than running it (docs/performance.md).
-_UPCOMING = (select(Gathering).where(Gathering.circle_id == bindparam("circle_id"),
-                                     Gathering.ends_at > bindparam("now"))
+# With the viewer's own answer (or None) beside each gathering, in the same statement.
+_UPCOMING = (select(Gathering, Answer.state)
+             .outerjoin(Answer, (Answer.gathering_id == Gathering.id) & (Answer.user_id == bindparam("user_id")))
+             .where(Gathering.circle_id == bindparam("circle_id"), Gathering.ends_at > bindparam("now"))
              .order_by(Gathering.starts_at, Gathering.id).offset(bindparam("offset")).limit(bindparam("limit")))
 _PAST = (select(Gathering).where(Gathering.circle_id == bindparam("circle_id"), Gathering.ends_at <= bindparam("now"),
                                  Gathering.status != "cancelled")
@@ -557,9 +559,14 @@ def _page(statement, circle: Circle, page: int, size: int) -> tuple[list[Gatheri
     return rows[:size], len(rows) > size
 
 
-def upcoming(circle: Circle, page: int = 1, size: int = PAGE_SIZE) -> tuple[list[Gathering], bool]:
-    """What is next in a circle: in time order, never ranked. (items, has_more)."""
-    return _page(_UPCOMING, circle, page, size)
+def upcoming(circle: Circle, viewer: User, page: int = 1,
+             size: int = PAGE_SIZE) -> tuple[list[Gathering], dict[int, str], bool]:
+    """What is next in a circle, in time order, never ranked: (items, how the
+    viewer answered each, by id; has_more)."""
+    rows = db.session.execute(_UPCOMING, {"circle_id": circle.id, "user_id": viewer.id, "now": utcnow(),
+                                          "offset": (page - 1) * size, "limit": size + 1}).all()
+    items = [gathering for gathering, _state in rows[:size]]
+    return items, {g.id: state for g, state in rows[:size] if state}, len(rows) > size
 
 
 def past(circle: Circle, page: int = 1, size: int = PAGE_SIZE) -> tuple[list[Gathering], bool]:
@@ -578,17 +585,6 @@ def who_came(gatherings: list[Gathering]) -> dict[int, list[str]]:
         for person in db.session.scalars(_WHO_CAME, {"ids": list(names)}):
             names[person.gathering_id].append(person.name)
     return names
-
-
-_MY_STATES = select(Answer.gathering_id, Answer.state).where(
-    Answer.user_id == bindparam("user_id"), Answer.gathering_id.in_(bindparam("ids", expanding=True)))
-
-
-def my_states(user: User, gatherings: list[Gathering]) -> dict[int, str]:
-    """How I answered each of these gatherings (one query)."""
-    if not gatherings:
-        return {}
-    return dict(db.session.execute(_MY_STATES, {"user_id": user.id, "ids": [g.id for g in gatherings]}).all())
 
 
 _MY_NEXT = (select(Gathering).join(Answer, Answer.gathering_id == Gathering.id)

@@ -75,9 +75,9 @@ word_table("gathering_item", {
 @circle_page()
 def upcoming(circle, membership):
     page = max(1, request.args.get("page", 1, type=int))
-    items, more = domain.upcoming(circle, page)
+    items, states, more = domain.upcoming(circle, current_user, page)
     return render_template("gatherings/upcoming.html", circle=circle, membership=membership, gatherings=items,
-                           states=domain.my_states(current_user, items), page=page, more=more)
+                           states=states, page=page, more=more)
 
 
 @bp.route("/c/<slug>/gatherings/past")

@@ -28,8 +28,8 @@ def index():
 @login_required
 @circle_page()
 def circle(circle, membership):
-    soon, more = gatherings.upcoming(circle, size=5)
+    soon, states, more = gatherings.upcoming(circle, current_user, size=5)
     return render_template("home/circle.html", circle=circle, membership=membership,
                            requests=circles.pending_requests(circle) if membership.is_steward else [],
                            gatherings=soon, more=more,
-                           states=gatherings.my_states(current_user, soon))
+                           states=states)
