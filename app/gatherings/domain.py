@@ -587,32 +587,37 @@ def who_came(gatherings: list[Gathering]) -> dict[int, list[str]]:
     return names
 
 
-_MY_NEXT = (select(Gathering).join(Answer, Answer.gathering_id == Gathering.id)
+# The home page's lists are rows of what an item shows, not whole gatherings.
+_ITEM_COLUMNS = (Gathering.id, Gathering.circle_id, Gathering.title, Gathering.starts_local, Gathering.ends_local,
+                 Gathering.time_zone, Gathering.status)
+_MY_NEXT = (select(*_ITEM_COLUMNS, Circle.slug.label("circle_slug"), Circle.name.label("circle_name"))
+            .join(Answer, Answer.gathering_id == Gathering.id).join(Circle, Circle.id == Gathering.circle_id)
             .join(Membership, (Membership.circle_id == Gathering.circle_id)
                   & (Membership.user_id == bindparam("user_id")))
             .where(Answer.user_id == bindparam("user_id"), Answer.state.in_(("seated", "waiting", "asking")),
                    Gathering.ends_at > bindparam("now"))
-            .options(db.joinedload(Gathering.circle))
             .order_by(Gathering.starts_at).limit(bindparam("limit")))
 
 
-def my_next(user: User, limit: int = 10) -> list[Gathering]:
-    """My next gatherings across my circles: those I have a seat or a waitlist place for."""
-    return list(db.session.scalars(_MY_NEXT, {"user_id": user.id, "now": utcnow(), "limit": limit}))
+def my_next(user: User, limit: int = 10) -> list:
+    """My next gatherings across my circles: those I have a seat or a waitlist place for.
+    Rows of (id, circle_id, title, starts_local, ends_local, time_zone, status, circle_slug, circle_name)."""
+    return db.session.execute(_MY_NEXT, {"user_id": user.id, "now": utcnow(), "limit": limit}).all()
 
 
 _SOONEST = (select(Gathering.circle_id, func.min(Gathering.starts_at).label("starts_at"))
             .where(Gathering.circle_id.in_(bindparam("ids", expanding=True)), Gathering.starts_at > bindparam("now"),
                    Gathering.status != "cancelled").group_by(Gathering.circle_id).subquery())
-_NEXT_IN_CIRCLES = select(Gathering).join(
+_NEXT_IN_CIRCLES = select(*_ITEM_COLUMNS).join(
     _SOONEST, (Gathering.circle_id == _SOONEST.c.circle_id) & (Gathering.starts_at == _SOONEST.c.starts_at))
 
 
-def next_in_circles(circle_ids: list[int]) -> dict[int, Gathering]:
-    """The next gathering of each circle (one query), for the home page."""
+def next_in_circles(circle_ids: list[int]) -> dict[int, object]:
+    """The next gathering of each circle (one query), for the home page: rows as in my_next,
+    without the circle's slug and name."""
     if not circle_ids:
         return {}
-    rows = db.session.scalars(_NEXT_IN_CIRCLES, {"ids": circle_ids, "now": utcnow()})
+    rows = db.session.execute(_NEXT_IN_CIRCLES, {"ids": circle_ids, "now": utcnow()})
     return {g.circle_id: g for g in rows}
 
 
