@@ -36,6 +36,11 @@ def _language() -> tuple:
     return found
 
 
+def language() -> str:
+    """The request's language (its locale's name), looked up once per request."""
+    return _language()[1]
+
+
 def fast_gettext(string: str, **variables) -> str:
     """flask_babel.gettext for code that translates once per row of a list:
     the same result, without its per-call lookups. Babel extracts it when

@@ -304,3 +304,28 @@ def test_home_lists_my_circles(app, client):
     add_user(app, email="bruno@example.org", name="Bruno")
     login(fresh, email="bruno@example.org")
     assert "You are not in a circle yet" in text_of(fresh.get("/"))
+
+
+def test_circle_tabs_mark_the_page_and_offer_inviting_to_those_who_may(app, client):
+    with app.app_context():
+        ada = make_user("ada@example.org", "Ada")
+        circle = make_circle(ada)
+        add_member(circle, make_user("bruno@example.org", "Bruno"))
+    login(client)
+    bruno = app.test_client()
+    login(bruno, email="bruno@example.org")
+
+    def tabs(who, path):
+        nav = re.search(r'<nav class="tabs".*?</nav>', who.get(path).get_data(as_text=True), re.S).group(0)
+        return re.findall(r'<a href="([^"]+)"( aria-current="page")?>([^<]+)</a>', nav)
+
+    assert tabs(client, "/c/elm-street/members") == [
+        ("/c/elm-street/", "", "Overview"), ("/c/elm-street/gatherings", "", "Gatherings"),
+        ("/c/elm-street/members", ' aria-current="page"', "Members"), ("/c/elm-street/log", "", "Log"),
+        ("/c/elm-street/invitations", "", "Invite")]
+    assert [t[2] for t in tabs(client, "/c/elm-street/gatherings/past") if t[1]] == ["Gatherings"]
+    # Members invite only where the circle lets them.
+    assert "Invite" not in [t[2] for t in tabs(bruno, "/c/elm-street/log")]
+    post(client, "/c/elm-street/settings", {"name": "Elm Street", "time_zone": "Europe/Berlin", "language": "en",
+                                            "join_mode": "open", "members_can_invite": "y"})
+    assert [t[2] for t in tabs(bruno, "/c/elm-street/log")] == ["Overview", "Gatherings", "Members", "Log", "Invite"]

@@ -1,6 +1,7 @@
 """Circle views: thin; the rules live in domain.py, access in access.py."""
 
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -12,6 +13,7 @@ from ..auth import domain as accounts
 from ..auth.access import verified_required
 from ..auth.forms import PlainForm
 from ..database import utcnow
+from ..templating import N_, fast_gettext, language
 from ..extensions import db
 from ..htmx import is_partial_request
 from . import bp, domain, log_lines
@@ -20,6 +22,28 @@ from .forms import CircleSettingsForm, InvitationForm, JoinForm, MakeStewardForm
 from .models import Invitation, JoinRequest, Membership
 
 bp.before_app_request(redirect_visitors)
+
+# The tabs of every circle page, built once per circle, mount point and language
+# (a handful of links and words on every page a member opens). ``current`` is
+# the endpoint, or the prefix of the endpoints, that marks a tab as this page.
+_TABS = [("home.circle", N_("Overview"), "home.circle"), ("gatherings.upcoming", N_("Gatherings"), "gatherings."),
+         ("circles.members", N_("Members"), "circles.members"), ("circles.log", N_("Log"), "circles.log")]
+_INVITE_TAB = ("circles.invitations", N_("Invite"), "circles.invitations")
+
+
+@lru_cache(maxsize=1024)
+def _tabs(script_root: str, language: str, slug: str, may_invite: bool) -> tuple:
+    return tuple((url_for(endpoint, slug=slug), fast_gettext(label), current)
+                 for endpoint, label, current in _TABS + ([_INVITE_TAB] if may_invite else []))
+
+
+@bp.app_template_global()
+def circle_tabs(circle, membership) -> list[tuple[str, str, bool]]:
+    """(url, label, is this page) for each tab of the circle's pages."""
+    here = request.endpoint or ""
+    tabs = _tabs(request.script_root, language(), circle.slug,
+                 membership.is_steward or circle.members_can_invite)
+    return [(url, label, here.startswith(current)) for url, label, current in tabs]
 
 JOIN_PATH = re.compile(r"^/join/([A-Za-z0-9_-]{20,})$")
 
