@@ -17,7 +17,8 @@ def _names(locale: str) -> tuple[dict, dict]:
     """Abbreviated weekday and month names of a locale, looked up once:
     Babel's pattern formatting costs more than the rest of a list row."""
     babel_locale = Locale.parse(locale)
-    return (babel_locale.days["format"]["abbreviated"], babel_locale.months["format"]["abbreviated"])
+    # Plain dicts: Babel's own lookups cost more per item than the rest of the formatting.
+    return (dict(babel_locale.days["format"]["abbreviated"]), dict(babel_locale.months["format"]["abbreviated"]))
 
 
 # The request's translations and locale, looked up once per request: Flask-Babel

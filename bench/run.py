@@ -238,9 +238,10 @@ def bench_database(kind: str, ceiling: dict, out: Path) -> dict:
 
 def misses(kind: str, page: dict) -> list[str]:
     found = []
+    # The issue sets both targets for SQLite; PostgreSQL is measured the same way, for reference.
     if kind == "sqlite" and page["p95"] > TARGET_P95_MS:
         found.append(f"p95 {page['p95']:.0f} ms > {TARGET_P95_MS:.0f} ms")
-    if page["share"] < TARGET_SHARE:
+    if kind == "sqlite" and page["share"] < TARGET_SHARE:
         found.append(f"{page['share']:.1%} of the ceiling < {TARGET_SHARE:.0%}")
     if page["errors"]:
         found.append(f"{page['errors']} errors")
@@ -272,9 +273,9 @@ def render(report: dict) -> str:
         (f"- **Ceiling:** a bare Flask \"hello\" (bench/hello.py) on the same gunicorn settings: "
         f"**{ceiling['rps']:.0f} req/s**, p50 {ceiling['p50']:.1f} ms, p95 {ceiling['p95']:.1f} ms, "
         f"p99 {ceiling['p99']:.1f} ms (others' CPU {ceiling['others']:.0%})."),
-        (f"- **Targets:** on SQLite, p95 ≤ {TARGET_P95_MS:.0f} ms at {s['connections']} connections "
-        f"(stated for 2 cores{cores_note}); on both "
-        f"databases every page ≥ {TARGET_SHARE:.0%} of the ceiling's requests/s."),
+        (f"- **Targets** (set by the issue for SQLite on 2 cores{cores_note}): p95 ≤ {TARGET_P95_MS:.0f} ms "
+        f"at {s['connections']} connections and every page ≥ {TARGET_SHARE:.0%} of the ceiling's requests/s. "
+        f"The PostgreSQL column is measured the same way, for reference (errors still count)."),
         "",
         ("\"In process\" is one request at a time through the app in the benchmark's own process (Flask's "
         "test client, same database; the fastest of three batches of 30): the page's own work, without "
@@ -295,13 +296,15 @@ def render(report: dict) -> str:
                   "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|"]
         for name, page in result["pages"].items():
             inproc = page.get("inprocess", {})
-            verdict = "met" if not page["misses"] else "**missed**: " + "; ".join(page["misses"])
+            verdict = ("**missed**: " + "; ".join(page["misses"]) if page["misses"]
+                       else "met" if kind == "sqlite" else "reference")
             lines.append(
                 f"| {name} | `{page['path']}` | {page['rps']:.0f} | {page['p50']:.1f} ms | {page['p95']:.1f} ms "
-                f"| {page['p99']:.1f} ms | {page['share']:.0%} | {inproc.get('ms', float('nan')):.1f} ms "
+                f"| {page['p99']:.1f} ms | {page['share']:.1%} | {inproc.get('ms', float('nan')):.1f} ms "
                 f"| {inproc.get('queries', float('nan')):.0f} | {page['others']:.0%} | {verdict} |")
         missed = [n for n, p in result["pages"].items() if p["misses"]]
-        lines += ["", (f"All pages meet the targets on {NAMES[kind]}." if not missed else
+        lines += ["", (("All pages meet the targets on SQLite." if kind == "sqlite" else
+                        "Reference figures: no page failed.") if not missed else
                        f"Missed on {NAMES[kind]}: {', '.join(missed)}. Profiles: " +
                        ", ".join(f"`{p['inprocess']['profile']}`" for p in result["pages"].values()
                                  if p.get("inprocess", {}).get("profile")) +

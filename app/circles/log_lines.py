@@ -5,7 +5,7 @@ macro's branches and calls cost more than the rest of the page."""
 
 from __future__ import annotations
 
-from ..templating import N_
+from ..templating import N_, localtime
 from ..templating import fast_gettext as _
 
 # The settings a steward may change, as the log names them.
@@ -53,3 +53,9 @@ def sentence(action: str, details: dict | None, actor: str | None, subject: str 
     if action == "member_left":
         return _("%(s)s left the circle.", s=s)
     return action
+
+
+def lines(entries, zone: str) -> list[tuple[str, str, str]]:
+    """(ISO time, local time in words, sentence) for each entry of log_entries."""
+    return [(e.created_at.isoformat(timespec="seconds"), localtime(e.created_at, zone),
+             sentence(e.action, e.details, e.actor, e.subject)) for e in entries]

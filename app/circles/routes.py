@@ -45,6 +45,7 @@ def circle_tabs(circle, membership) -> list[tuple[str, str, bool]]:
                  membership.is_steward or circle.members_can_invite)
     return [(url, label, here.startswith(current)) for url, label, current in tabs]
 
+LOG_PAGE = 30  # entries per page of the log: about three screens on a phone
 JOIN_PATH = re.compile(r"^/join/([A-Za-z0-9_-]{20,})$")
 
 
@@ -142,10 +143,10 @@ def my_offers(circle, membership):
 @circle_page()
 def log(circle, membership):
     before = request.args.get("before", type=int)
-    entries = domain.log_entries(circle, limit=50, before_id=before)
-    lines = [(e.created_at, log_lines.sentence(e.action, e.details, e.actor, e.subject)) for e in entries]
-    return render_template("circles/log.html", circle=circle, membership=membership, lines=lines,
-                           older=entries[-1].id if len(entries) == 50 else None)
+    entries = domain.log_entries(circle, limit=LOG_PAGE, before_id=before)
+    return render_template("circles/log.html", circle=circle, membership=membership,
+                           lines=log_lines.lines(entries, circle.time_zone),
+                           older=entries[-1].id if len(entries) == LOG_PAGE else None)
 
 
 @bp.route("/c/<slug>/settings", methods=["GET", "POST"])
