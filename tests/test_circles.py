@@ -206,6 +206,7 @@ def test_stewards_and_leaving(app, client):
     response = post(client, "/c/elm-street/leave")
     assert response.status_code == 409
     assert "only steward" in text_of(response)
+    assert 'href="/c/elm-street/stewards"' in response.get_data(as_text=True)
     assert count(app, Membership) == 4
     # Stewards find the stewards page from the member list; members find neither.
     bruno_client = app.test_client()

@@ -26,7 +26,7 @@ from ..database import UTC, utcnow, write_transaction
 from ..extensions import db
 from ..mail import queue_mail
 from ..text import render_markdown
-from .models import Answer, Change, Cohost, Gathering, Series, Slot, SlotTaker
+from .models import Answer, Change, Cohost, Gathering, ListedGathering, Series, Slot, SlotTaker
 
 PAGE_SIZE = 20
 TEMPLATE_FIELDS = ("title", "description_source", "place", "online_url", "capacity", "max_guests",
@@ -543,7 +543,7 @@ def my_answer(gathering: Gathering, user: User) -> Answer | None:
 # The lists every member opens are built once, at import, with bound values:
 # building a statement costs SQLAlchemy more than running it (docs/performance.md).
 # With the viewer's own answer (or None) beside each gathering, in the same statement.
-_UPCOMING = (select(Gathering, Answer.state)
+_UPCOMING = (select(*(getattr(Gathering, c) for c in ListedGathering.COLUMNS), Answer.state)
              .outerjoin(Answer, (Answer.gathering_id == Gathering.id) & (Answer.user_id == bindparam("user_id")))
              .where(Gathering.circle_id == bindparam("circle_id"), Gathering.ends_at > bindparam("now"))
              .order_by(Gathering.starts_at, Gathering.id).offset(bindparam("offset")).limit(bindparam("limit")))
@@ -560,13 +560,13 @@ def _page(statement, circle: Circle, page: int, size: int) -> tuple[list[Gatheri
 
 
 def upcoming(circle: Circle, viewer: User, page: int = 1,
-             size: int = PAGE_SIZE) -> tuple[list[Gathering], dict[int, str], bool]:
+             size: int = PAGE_SIZE) -> tuple[list[ListedGathering], dict[int, str], bool]:
     """What is next in a circle, in time order, never ranked: (items, how the
     viewer answered each, by id; has_more)."""
     rows = db.session.execute(_UPCOMING, {"circle_id": circle.id, "user_id": viewer.id, "now": utcnow(),
                                           "offset": (page - 1) * size, "limit": size + 1}).all()
-    items = [gathering for gathering, _state in rows[:size]]
-    return items, {g.id: state for g, state in rows[:size] if state}, len(rows) > size
+    items = [ListedGathering(*row[:-1]) for row in rows[:size]]
+    return items, {row[0]: row[-1] for row in rows[:size] if row[-1]}, len(rows) > size
 
 
 def past(circle: Circle, page: int = 1, size: int = PAGE_SIZE) -> tuple[list[Gathering], bool]:

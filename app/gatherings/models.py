@@ -8,6 +8,7 @@ change), so a gathering at 18:30 stays at 18:30.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import (JSON, CheckConstraint, DateTime, ForeignKey, Index, String, Text, UniqueConstraint,
                         func)
@@ -102,9 +103,41 @@ class Gathering(db.Model):
 
     @property
     def seats_left(self) -> int | None:
-        if self.capacity is None:
-            return None
-        return max(0, self.capacity + self.extra_seats - self.seats_taken)
+        return seats_left(self.capacity, self.extra_seats, self.seats_taken)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == "cancelled"
+
+
+def seats_left(capacity: int | None, extra_seats: int, seats_taken: int) -> int | None:
+    """Seats still free; None where there is no capacity."""
+    if capacity is None:
+        return None
+    return max(0, capacity + extra_seats - seats_taken)
+
+
+@dataclass(frozen=True, slots=True)
+class ListedGathering:
+    """A gathering as a list shows it: plain values read in one statement, not an
+    ORM object (the lists are on the pages members open most)."""
+    id: int
+    title: str
+    starts_local: dt.datetime
+    ends_local: dt.datetime
+    time_zone: str
+    place: str
+    status: str
+    capacity: int | None
+    extra_seats: int
+    seats_taken: int
+
+    COLUMNS = ("id", "title", "starts_local", "ends_local", "time_zone", "place", "status", "capacity",
+               "extra_seats", "seats_taken")
+
+    @property
+    def seats_left(self) -> int | None:
+        return seats_left(self.capacity, self.extra_seats, self.seats_taken)
 
     @property
     def is_cancelled(self) -> bool:

@@ -14,11 +14,11 @@ from . import bp
 def index():
     if not current_user.is_authenticated:
         return render_template("home/welcome.html")
-    mine = circles.circles_of(current_user)
+    mine = circles.circle_cards(current_user)
     notices = circles.notices(current_user)
     return render_template(
         "home/index.html", circles=mine,
-        next_up=gatherings.next_in_circles([circle.id for circle, _ in mine]),
+        next_up=gatherings.next_in_circles([circle.id for circle in mine]),
         my_next=gatherings.my_next(current_user),
         invited=[n.circle for n in notices if n.kind == "invited"][:1],
         waiting=[n.circle for n in notices if n.kind == "waiting"])
