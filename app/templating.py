@@ -161,7 +161,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["frame"] = frame
     app.jinja_env.globals["safe_html"] = safe_html
     app.jinja_env.filters["localtime"] = localtime
-    app.jinja_env.filters["iso"] = lambda moment: moment.isoformat(timespec="seconds")
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
