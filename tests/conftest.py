@@ -127,16 +127,19 @@ def ctx(app):
 def make_app(app, database_url, mailbox, tmp_path, monkeypatch):
     """An app with its own limits on the session's database (whose tables the
     session app made, and the autouse fixture empties after each test).
-    ``defaults=True`` leaves every limit at its default; keyword arguments set some."""
+    ``defaults=True`` leaves every limit at its default, ``cheap=False`` the password
+    hashing at its production cost; a dict or keyword arguments set anything else."""
     for name in LIMIT_NAMES:
         monkeypatch.delenv(name, raising=False)
     made = []
 
-    def make(defaults: bool = False, **config):
+    def make(extra: dict | None = None, *, defaults: bool = False, cheap: bool = True, **config):
         base = cheap_config(database_url, mailbox, tmp_path)
         if defaults:
             base = {k: v for k, v in base.items() if k not in LIMIT_NAMES}
-        new = create_app(base | config)
+        if not cheap:
+            base = {k: v for k, v in base.items() if not k.startswith("ARGON2_")}
+        new = create_app(base | (extra or {}) | config)
         made.append(new)
         limiter.reset()
         return new

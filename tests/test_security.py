@@ -15,13 +15,12 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from app import create_app
 from app.auth import passwords
 from app.auth.models import User
-from app.extensions import db, limiter
+from app.extensions import db
 from app.text import render_markdown
 
-from .helpers import PASSWORD, add_user, cheap_config, csrf_token, login, post, text_of
+from .helpers import PASSWORD, add_user, csrf_token, login, post, text_of
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -248,28 +247,6 @@ def test_rendered_pages_have_no_inline_script_or_foreign_origins(app, client, ma
 
 
 # --- HTTPS behind a proxy ---------------------------------------------------------
-
-@pytest.fixture
-def make_app(app, database_url, mailbox, tmp_path):
-    """Separate apps on the session's database (its tables already exist)."""
-    made = []
-
-    def make(extra: dict | None = None, cheap: bool = True):
-        config = cheap_config(database_url, mailbox, tmp_path)
-        if not cheap:
-            config = {k: v for k, v in config.items() if not k.startswith("ARGON2_")}
-        new = create_app(config | (extra or {}))
-        made.append(new)
-        return new
-
-    limiter.reset()
-    yield make
-    limiter.reset()
-    for made_app in made:
-        with made_app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-
 
 def _cookie_attributes(response) -> dict[str, list[str]]:
     cookies = {}
