@@ -80,35 +80,34 @@ def words(name: str) -> dict[str, str]:
 # The frame of every page (head, header, footer): the same links and words on
 # every page, built once per mount point and language instead of some twenty
 # template calls per page.
-_FRAME_WORDS = {
+word_table("frame", {
     "description": N_("Communitarium: gatherings, shared meals and a library of things for circles of neighbours."),
     "offline": N_("We could not reach Communitarium. Check your connection and try again."),
     "skip": N_("Skip to content"), "main": N_("Main"), "home": N_("Home"), "account": N_("Account"),
     "sign_out": N_("Sign out"), "sign_in": N_("Sign in"), "join": N_("Join"),
     "footer": N_("Communitarium is free software for circles of neighbours. No ads, no tracking."),
     "install": N_("Install Communitarium on this device"),
-}
+})
 _FRAME_LINKS = {"manifest": "pwa.manifest", "sw": "pwa.service_worker", "home": "home.index",
                 "account": "auth.account", "logout": "auth.logout", "login": "auth.login",
                 "register": "auth.register"}
 _FRAME_FILES = {"icon": "icons/icon-192.png", "touch_icon": "icons/apple-touch-icon.png", "css": "app.css",
                 "htmx": "vendor/htmx-2.0.11.min.js", "js": "app.js"}
-_frames: dict[tuple[str, str], dict] = {}
+_frames: dict[str, dict] = {}
 
 
 def frame() -> dict:
+    """{"words", "links", "files"} of the page frame: words in the request's language,
+    links and versioned static URLs built once per mount point."""
     from .assets import static_url
 
-    translations, locale = _language()
-    key = (request.script_root, locale)
-    found = _frames.get(key)
+    found = _frames.get(request.script_root)
     if found is None:
-        found = {"words": {k: translations.ugettext(v) for k, v in _FRAME_WORDS.items()},
-                 "links": {k: url_for(endpoint) for k, endpoint in _FRAME_LINKS.items()},
+        found = {"links": {k: url_for(endpoint) for k, endpoint in _FRAME_LINKS.items()},
                  "files": {k: static_url(name) for k, name in _FRAME_FILES.items()}}
         if not current_app.debug:
-            _frames[key] = found
-    return found
+            _frames[request.script_root] = found
+    return {**found, "words": words("frame")}
 
 
 def _format(moment: dt.datetime, with_year: bool = True) -> str:

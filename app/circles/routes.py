@@ -45,6 +45,7 @@ def circle_tabs(circle, membership) -> list[tuple[str, str, bool]]:
                  membership.is_steward or circle.members_can_invite)
     return [(url, label, here.startswith(current)) for url, label, current in tabs]
 
+
 LOG_PAGE = 30  # entries per page of the log: about three screens on a phone
 JOIN_PATH = re.compile(r"^/join/([A-Za-z0-9_-]{20,})$")
 
