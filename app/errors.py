@@ -2,7 +2,7 @@
 reaches a person; the log keeps it."""
 
 from flask import Flask, render_template
-from flask_babel import lazy_gettext as _l
+from .i18n import _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 

@@ -1,14 +1,14 @@
 """What every template can use."""
 
 import datetime as dt
-from contextvars import ContextVar
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from flask import Flask, current_app, has_request_context, request, url_for
-from flask_babel import get_locale, get_translations
+from flask import Flask, current_app, request, url_for
 
+from . import i18n
+from .i18n import N_, _, _language, forget_language
 from .text import safe_html
 
 
@@ -19,40 +19,6 @@ def _names(locale: str) -> tuple[dict, dict]:
     babel_locale = Locale.parse(locale)
     # Plain dicts: Babel's own lookups cost more per item than the rest of the formatting.
     return (dict(babel_locale.days["format"]["abbreviated"]), dict(babel_locale.months["format"]["abbreviated"]))
-
-
-# The request's translations and locale, looked up once per request: Flask-Babel
-# finds them through several context lookups on every call, and a list page
-# translates hundreds of times. A context variable, reset when the request ends,
-# is the cheapest place to keep them (each worker thread has its own).
-_request_language: ContextVar[tuple | None] = ContextVar("request_language", default=None)
-
-
-def _language() -> tuple:
-    found = _request_language.get()
-    if found is None:
-        found = (get_translations(), str(get_locale() or "en"))
-        if has_request_context():
-            _request_language.set(found)
-    return found
-
-
-def language() -> str:
-    """The request's language (its locale's name), looked up once per request."""
-    return _language()[1]
-
-
-def fast_gettext(string: str, **variables) -> str:
-    """flask_babel.gettext for code that translates once per row of a list:
-    the same result, without its per-call lookups. Babel extracts it when
-    imported as ``_``."""
-    text = _language()[0].ugettext(string)
-    return text % variables if variables else text
-
-
-def N_(text: str) -> str:
-    """Marks a word for translation where it is defined; ``words`` translates it."""
-    return text
 
 
 _word_tables: dict[str, dict[str, str]] = {}
@@ -138,22 +104,19 @@ def when(starts_local: dt.datetime, ends_local: dt.datetime, zone: str, viewer_z
     now = now or dt.datetime.now(dt.timezone.utc)
     days = (starts_local.date() - now.astimezone(ZoneInfo(zone)).date()).days
     if days == 0:
-        text += " " + fast_gettext("(today)")
+        text += " " + _("(today)")
     elif days == 1:
-        text += " " + fast_gettext("(tomorrow)")
+        text += " " + _("(tomorrow)")
     elif 1 < days <= 14:
-        text += " " + fast_gettext("(in %(n)s days)", n=days)
+        text += " " + _("(in %(n)s days)", n=days)
     return text
 
 
 def init_app(app: Flask) -> None:
     """Call after Babel's init_app: this replaces the gettext it gave the templates."""
-    app.teardown_request(lambda _error: _request_language.set(None))
+    app.teardown_request(forget_language)
     app.jinja_env.install_gettext_callables(
-        gettext=lambda s: _language()[0].ugettext(s),
-        ngettext=lambda s, p, n: _language()[0].ungettext(s, p, n),
-        pgettext=lambda c, s: _language()[0].upgettext(c, s),
-        npgettext=lambda c, s, p, n: _language()[0].unpgettext(c, s, p, n),
+        gettext=i18n._, ngettext=i18n.ngettext, pgettext=i18n.pgettext, npgettext=i18n.npgettext,
         newstyle=True)
     app.jinja_env.globals["when"] = when
     app.jinja_env.globals["words"] = words

@@ -5,7 +5,7 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, request, url_for
-from flask_babel import gettext as _
+from ..i18n import _
 from flask_login import current_user, login_required
 
 from .domain import normalize_email

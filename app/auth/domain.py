@@ -11,7 +11,7 @@ import secrets
 from typing import Callable
 
 from flask import current_app
-from flask_babel import gettext as _
+from ..i18n import _
 from sqlalchemy import bindparam, delete, select
 
 from ..database import utcnow

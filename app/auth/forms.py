@@ -2,7 +2,7 @@
 
 from zoneinfo import available_timezones
 
-from flask_babel import lazy_gettext as _l
+from ..i18n import _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError

@@ -1,7 +1,7 @@
 """Account views: thin; the rules live in domain.py."""
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
+from ..i18n import _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db, limiter, login_manager

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from flask_babel import gettext as _
+from ..i18n import _
 from sqlalchemy import bindparam, case, delete, func, literal, select, union_all, update
 from sqlalchemy.orm import aliased
 

@@ -1,6 +1,6 @@
 """Circle forms."""
 
-from flask_babel import lazy_gettext as _l
+from ..i18n import _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError

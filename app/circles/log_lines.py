@@ -5,8 +5,8 @@ macro's branches and calls cost more than the rest of the page."""
 
 from __future__ import annotations
 
-from ..templating import N_, localtime
-from ..templating import fast_gettext as _
+from ..i18n import N_, _
+from ..templating import localtime
 
 # The settings a steward may change, as the log names them.
 FIELDS = {

@@ -5,7 +5,7 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from ..i18n import _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
@@ -13,7 +13,7 @@ from ..auth import domain as accounts
 from ..auth.access import verified_required
 from ..auth.forms import PlainForm
 from ..database import utcnow
-from ..templating import N_, fast_gettext, language
+from ..i18n import N_, language
 from ..extensions import db
 from ..htmx import is_partial_request
 from . import bp, domain, log_lines
@@ -33,7 +33,7 @@ _INVITE_TAB = ("circles.invitations", N_("Invite"), "circles.invitations")
 
 @lru_cache(maxsize=1024)
 def _tabs(script_root: str, language: str, slug: str, may_invite: bool) -> tuple:
-    return tuple((url_for(endpoint, slug=slug), fast_gettext(label), current)
+    return tuple((url_for(endpoint, slug=slug), _(label), current)
                  for endpoint, label, current in _TABS + ([_INVITE_TAB] if may_invite else []))
 
 

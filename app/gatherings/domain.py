@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
-from flask_babel import gettext as _
+from ..i18n import _
 from sqlalchemy import bindparam, delete, func, select, update
 
 from ..auth.domain import external_url

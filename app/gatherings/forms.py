@@ -1,6 +1,6 @@
 """Gathering forms."""
 
-from flask_babel import lazy_gettext as _l
+from ..i18n import _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, IntegerField, RadioField,
                      SelectField, SelectMultipleField, StringField, TextAreaField)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask_babel import gettext as _
+from ..i18n import _
 from sqlalchemy import func, select
 
 from ..auth.domain import external_url, new_token, normalize_email, token_hash

@@ -5,8 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote_plus
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
+from ..i18n import _, ngettext
 from flask_login import current_user, login_required
 
 from ..auth import domain as accounts
@@ -19,7 +18,8 @@ from ..circles.models import Circle
 from ..database import utcnow
 from ..extensions import db, limiter
 from ..htmx import is_partial_request
-from ..templating import N_, word_table
+from ..i18n import N_
+from ..templating import word_table
 from . import bp, domain, feeds, guests, series
 from .domain import GatheringError
 from .forms import AnswerForm, CancelForm, GatheringForm, GuestForm, MoveForm, NewGatheringForm, SeriesForm, SlotForm

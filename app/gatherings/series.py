@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import current_app
-from flask_babel import gettext as _
+from ..i18n import _
 from sqlalchemy import select
 
 from ..auth.models import User

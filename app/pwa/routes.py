@@ -8,7 +8,7 @@ import hashlib
 import json
 
 from flask import Response, render_template, url_for
-from flask_babel import gettext as _
+from ..i18n import _
 
 from ..assets import static_url
 from . import bp
