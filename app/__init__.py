@@ -31,7 +31,10 @@ def create_app(config: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO)
 
     _init_extensions(app)
-    _register_blueprints(app)
+    from . import areas, cli
+
+    areas.init_app(app, app.config["AREAS"])
+    cli.init_app(app)
     with app.app_context():
         from .auth.passwords import warm_up
 
@@ -64,19 +67,3 @@ def _init_extensions(app: Flask) -> None:
     errors.init_app(app)
     templating.init_app(app)
     assets.init_app(app)
-
-
-def _register_blueprints(app: Flask) -> None:
-    from . import cli
-    from .auth import bp as auth_bp
-    from .circles import bp as circles_bp
-    from .gatherings import bp as gatherings_bp
-    from .home import bp as home_bp
-    from .pwa import bp as pwa_bp
-
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(circles_bp)
-    app.register_blueprint(gatherings_bp)
-    app.register_blueprint(home_bp)
-    app.register_blueprint(pwa_bp)
-    cli.init_app(app)

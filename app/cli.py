@@ -11,10 +11,10 @@ from .auth import passwords
 from .auth.models import User
 from .circles import domain as circles
 from .circles.models import Membership
-from .database import utcnow
+from .database import utcnow, write_unit
 from .extensions import db
 from .gatherings import domain as gatherings
-from .gatherings import guests
+from .gatherings import guests, seats, slots
 from .gatherings import series as gathering_series
 from .gatherings.models import Answer
 
@@ -61,7 +61,12 @@ def seed_demo(scale: int = 1) -> list[tuple[str, str]]:
     """
     if db.session.scalar(select(func.count()).select_from(User)):
         raise click.ClickException("The database already has accounts; seed-demo only fills an empty one.")
-    password_hash = passwords.hash_password(DEMO_PASSWORD)
+    password_hash = passwords.hash_password(DEMO_PASSWORD)  # slow: before the unit
+    with write_unit():
+        return _seed(scale, password_hash)
+
+
+def _seed(scale: int, password_hash: str) -> list[tuple[str, str]]:
     people = []
     for name, _offers in DEMO_PEOPLE:
         user = User(email=demo_email(name), display_name=name, password_hash=password_hash,
@@ -83,11 +88,11 @@ def seed_demo(scale: int = 1) -> list[tuple[str, str]]:
                 circles.set_offers(membership, offers)
         circles.make_steward(circle, founder, circles.membership_of(circle.id, residents[1]))
         circles.update_settings(circle, founder, members_can_invite=True)
-        db.session.commit()
+        db.session.flush()
         _plan_gatherings(circle, residents, elm=index == 0)
         if index == 0 and scale > 1:
             people += _grow(circle, founder, scale, password_hash)
-    db.session.commit()
+    db.session.flush()
     return [(person.email, DEMO_PASSWORD) for person in people]
 
 
@@ -118,28 +123,28 @@ def _plan_gatherings(circle, residents: list[User], elm: bool) -> None:
             circle, host, title="Soup evening", place="Elm Street 3, ground floor", starts_local=_at(4, 18, 30),
             ends_local=_at(4, 21), capacity=3, max_guests=1,
             description="Ada cooks a big pot of lentil soup. Bring a bowl and a spoon.")
-        db.session.commit()
+        db.session.flush()
         for person in others:  # two seats for the first two, then the waitlist
-            gatherings.answer(soup.id, person, "going")
+            seats.answer(soup.id, person, "going")
         series_, made = gathering_series.create_series(
             circle, others[0], freq="weekly", title="Repair café", place="The bike shed, Elm Street 20",
             starts_local=_at(2, 17), ends_local=_at(2, 19), capacity=12, max_guests=2,
             description="Bring what is broken: bikes, lamps, zips. We fix it together.")
         for occurrence in made[:2]:
-            gatherings.add_slot(occurrence, "Set up the tables", 2)
-            gatherings.add_slot(occurrence, "Bring chairs", 1)
-        db.session.commit()
-        gatherings.answer(made[0].id, host, "going", guests=1)
+            slots.add_slot(occurrence, "Set up the tables", 2)
+            slots.add_slot(occurrence, "Bring chairs", 1)
+        db.session.flush()
+        seats.answer(made[0].id, host, "going", guests=1)
         garden = gatherings.create_gathering(
             circle, others[1], title="Planning the courtyard garden", place="Elm Street 12, courtyard",
             starts_local=_at(11, 11), ends_local=_at(11, 13), status="tentative", needs_approval=True,
             capacity=15, max_guests=2, description="Which beds, which plants, who waters in August.")
         guests.open_publicly(garden)
-        db.session.commit()
-        gatherings.answer(garden.id, others[2], "going", message="I can bring seedlings.")
+        db.session.flush()
+        seats.answer(garden.id, others[2], "going", message="I can bring seedlings.")
         picnic = gatherings.create_gathering(circle, host, title="Picnic in the park", place="Stadtpark, east lawn",
                                              starts_local=_at(6, 13), ends_local=_at(6, 16))
-        db.session.commit()
+        db.session.flush()
         gatherings.cancel_gathering(picnic.id, host, None, "Rain all day. We'll find another Sunday.")
     else:
         gathering_series.create_series(
@@ -149,7 +154,7 @@ def _plan_gatherings(circle, residents: list[User], elm: bool) -> None:
         gathering_series.create_series(
             circle, others[0], freq="monthly_weekday", setpos=-1, title="Book club (online)",
             online_url="https://meet.example.org/harbour-books", starts_local=_at(5, 20), ends_local=_at(5, 21))
-        db.session.commit()
+        db.session.flush()
 
 
 def _grow(circle, founder: User, scale: int, password_hash: str) -> list[User]:
@@ -167,7 +172,7 @@ def _grow(circle, founder: User, scale: int, password_hash: str) -> list[User]:
     for i in range(scale - 1):
         circles.create_invitation(circle, founder, days=30, max_uses=5, note=f"Stairwell {i + 2}")
         circles.update_settings(circle, founder, area=f"Elm Street, numbers 1 to {40 + i}")
-    db.session.commit()
+    db.session.flush()
     for i in range(5 * (scale - 1)):
         past = i % 2 == 0
         day = -(i + 2) if past else i + 1
@@ -180,7 +185,7 @@ def _grow(circle, founder: User, scale: int, password_hash: str) -> list[User]:
                 db.session.add(Answer(gathering_id=gathering.id, user_id=person.id, response="going",
                                       state="seated", attended=True if past else None))
                 gathering.seats_taken += 1
-    db.session.commit()
+    db.session.flush()
     return extra
 
 

@@ -1,15 +1,17 @@
 """Database plumbing shared by every area: the UTC type, SQLite done right,
-and the one helper that begins a write transaction."""
+the one unit of work that writes, row locks, and counted resources."""
 
 from __future__ import annotations
 
 import datetime as dt
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Iterator
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, event, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
@@ -57,7 +59,7 @@ def install_sqlite_recipe(engine: Engine) -> None:
     Python 3.11's sqlite3 driver opens no transaction before a SELECT, so a
     read-check-write is not isolated and overbooks silently. We take the
     driver's transaction handling away and emit BEGIN ourselves: BEGIN
-    IMMEDIATE for transactions that will write (see ``write_transaction``),
+    IMMEDIATE for transactions that will write (see ``write_unit``),
     so the write lock is taken before the first read.
     """
 
@@ -93,33 +95,120 @@ def _forget_flush(session, transaction):
         session.info.pop(_FLUSHED, None)
 
 
+_IN_UNIT = "communitarium_write_unit"
+
+
 @contextmanager
-def write_transaction() -> Iterator[None]:
-    """Run a read-check-write as one transaction that holds the write lock.
+def write_unit() -> Iterator[None]:
+    """One unit of work that writes: the caller (a route, a command, a test)
+    opens it, calls as many domain functions as the change needs, and it
+    commits at the end or rolls everything back on an error. Domain functions
+    never commit.
 
-    Call it before the first read of the check. On SQLite it begins the
-    transaction IMMEDIATE, so concurrent writers queue up (busy timeout)
-    instead of reading stale rows; on PostgreSQL the reads inside must lock
-    what they check (``with_for_update()``, which SQLite ignores). Inside a
-    request the session and user lookups have already opened a read
-    transaction; it is ended first, since a deferred transaction cannot be
-    upgraded to a writer safely. Commits at the end, rolls back on error.
+    On SQLite it begins the transaction IMMEDIATE, so the write lock is taken
+    before the first read and concurrent writers queue up (busy timeout)
+    instead of reading stale rows; on PostgreSQL the reads that a rule checks
+    lock their rows (``lock``). Inside a request the session and user lookups
+    have already opened a read transaction; it is ended first, since a
+    deferred transaction cannot be upgraded to a writer safely. Slow work
+    (password hashing, sending mail) belongs before or after the unit: on
+    SQLite the unit holds the only write lock.
 
-    :raise RuntimeError: if the session holds changes not yet committed (flushed
-        or not), which ending the read transaction would commit by surprise.
+    :raise RuntimeError: if the session holds changes made outside any unit
+        (which would be committed by surprise), or if units are nested.
     """
     session = db.session()  # the real Session behind the scoped proxy
+    if session.info.get(_IN_UNIT):
+        raise RuntimeError("write_unit() inside a write unit: the outer one owns the commit")
     if session.new or session.dirty or session.deleted or session.info.get(_FLUSHED):
-        raise RuntimeError("write_transaction() called with uncommitted changes")
+        raise RuntimeError("write_unit() called with changes made outside a write unit")
     if session.in_transaction():
         session.commit()
     session.connection(execution_options={IMMEDIATE: True})
+    session.info[_IN_UNIT] = True
     try:
         yield
         session.commit()
     except BaseException:
         session.rollback()
         raise
+    finally:
+        session.info.pop(_IN_UNIT, None)
+
+
+def in_write_unit() -> bool:
+    return bool(db.session().info.get(_IN_UNIT))
+
+
+def _require_unit(what: str) -> None:
+    if not in_write_unit():
+        raise RuntimeError(f"{what} outside a write unit: open one with write_unit()")
+
+
+def lock(model, row_id):
+    """The row of ``model`` with this id, read afresh and locked until the
+    write unit ends (FOR UPDATE on PostgreSQL; on SQLite the unit already holds
+    the only write lock). None if there is no such row."""
+    _require_unit("lock()")
+    return db.session.scalars(select(model).where(model.id == row_id).with_for_update()
+                              .execution_options(populate_existing=True)).one_or_none()
+
+
+# --- counted resources ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Counter:
+    """How a model counts what is taken of it: ``taken`` is the counter column,
+    ``limit`` the columns whose sum is how many there are (NULL in any: no
+    limit). A CHECK constraint on the table must say ``taken <= limit`` too."""
+
+    taken: str
+    limit: tuple[str, ...]
+
+    def limit_of(self, row) -> int | None:
+        values = [getattr(row, name) for name in self.limit]
+        return None if any(v is None for v in values) else sum(values)
+
+
+def room(row) -> int | None:
+    """How many are still free on this row, from its loaded values (None: no limit)."""
+    counter: Counter = type(row).counter
+    limit = counter.limit_of(row)
+    return None if limit is None else max(0, limit - getattr(row, counter.taken))
+
+
+def take(row, n: int) -> bool:
+    """Take ``n`` of a counted resource (seats, slot places, portions) if that
+    many are free: the check and the write are one conditional UPDATE, so two
+    parties can never both take the last ones, whatever else locked or not.
+    Returns False, changing nothing, when they do not fit."""
+    return _count(row, n, only_if_room=True)
+
+
+def give_back(row, n: int) -> None:
+    """Return ``n`` taken with ``take``."""
+    _count(row, -n, only_if_room=False)
+
+
+def _count(row, n: int, only_if_room: bool) -> bool:
+    _require_unit("take()" if only_if_room else "give_back()")
+    model = type(row)
+    counter: Counter = model.counter
+    taken = getattr(model, counter.taken)
+    statement = update(model).where(model.id == row.id)
+    if only_if_room:
+        limit = None
+        for name in counter.limit:
+            column = getattr(model, name)
+            limit = column if limit is None else limit + column
+        # NULL in any part of the limit makes the sum NULL: no limit.
+        statement = statement.where(or_(limit.is_(None), taken + n <= limit))
+    new = db.session.execute(statement.values({counter.taken: taken + n}).returning(taken)
+                             .execution_options(synchronize_session=False)).scalar_one_or_none()
+    if new is None:
+        return False
+    set_committed_value(row, counter.taken, new)
+    return True
 
 
 def render_item(type_, obj, autogen_context):

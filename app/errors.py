@@ -8,6 +8,16 @@ from werkzeug.exceptions import HTTPException
 
 from .extensions import db
 
+
+class RuleError(Exception):
+    """A rule of the product said no. The message is for the person; ``field``
+    names the form field it belongs beside (None: above the form). Every area's
+    rule errors derive from it, and ``app.forms.show_error`` shows any of them."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
 MESSAGES = {
     400: (_l("Something in that request was off"), _l("Please go back and try again.")),
     403: (_l("That is not yours to do"), _l("Only some members can do this. Ask a steward of the circle if you think you should.")),

@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from flask import Flask, current_app, request, url_for
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
 from . import i18n
 from .i18n import N_, _, _language, forget_language
@@ -112,6 +114,11 @@ def when(starts_local: dt.datetime, ends_local: dt.datetime, zone: str, viewer_z
     return text
 
 
+def csrf_field() -> Markup:
+    """The one way a form carries its CSRF token (one token per request)."""
+    return Markup('<input type="hidden" name="csrf_token" value="%s">') % generate_csrf()
+
+
 def init_app(app: Flask) -> None:
     """Call after Babel's init_app: this replaces the gettext it gave the templates."""
     app.teardown_request(forget_language)
@@ -122,6 +129,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["words"] = words
     app.jinja_env.globals["frame"] = frame
     app.jinja_env.globals["safe_html"] = safe_html
+    app.jinja_env.globals["csrf_field"] = csrf_field
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True

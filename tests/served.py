@@ -61,8 +61,9 @@ def prepare(database_url: str, scale: int | None = 1) -> list[tuple[str, str]]:
 
 
 def serve(database_url: str, log_dir: Path, workers: int = 3, mail_port: int | None = None,
-          extra_env: dict | None = None) -> Served:
-    """Start gunicorn as `make run` would (sync workers, several processes)."""
+          extra_env: dict | None = None, app_module: str = "wsgi:app") -> Served:
+    """Start gunicorn as `make run` would (sync workers, several processes);
+    ``app_module`` names another WSGI app (tests/unsafe_wsgi.py)."""
     port = free_port()
     env = os.environ | {
         "DATABASE_URL": database_url, "SECRET_KEY": SECRET, "BASE_URL": f"http://127.0.0.1:{port}",
@@ -77,7 +78,7 @@ def serve(database_url: str, log_dir: Path, workers: int = 3, mail_port: int | N
     log_path = log_dir / f"gunicorn-{port}.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--timeout", "60", "--graceful-timeout", "2", "--no-control-socket", "wsgi:app"],
+         "--timeout", "60", "--graceful-timeout", "2", "--no-control-socket", app_module],
         cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
     served = Served(f"http://127.0.0.1:{port}", database_url, process, log_path)
     deadline = time.monotonic() + 30

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.circles.models import Invitation, JoinRequest
 from app.extensions import db
 from app.gatherings import domain as gatherings
-from app.gatherings import series
+from app.gatherings import series, slots
 from app.gatherings.models import Answer
 
 from .circles_helpers import two_circles
@@ -115,7 +115,7 @@ def world(app):
             occurrence = gatherings.create_gathering(
                 harbour, chiara, title="House meeting", series=series_, capacity=10,
                 starts_local=dt.datetime(2030, 1, 7, 19, 0), ends_local=dt.datetime(2030, 1, 7, 20, 0))
-        slot = gatherings.add_slot(occurrence, "Chairs", 2)
+        slot = slots.add_slot(occurrence, "Chairs", 2)
         db.session.commit()
         ids |= {"gathering_id": occurrence.id, "series_id": series_.id, "slot_id": slot.id,
                 "answer_id": db.session.scalar(select(Answer.id).where(Answer.gathering_id == occurrence.id))}

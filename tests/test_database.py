@@ -1,4 +1,4 @@
-"""Database plumbing: migrations match the models, ``write_transaction``
+"""Database plumbing: migrations match the models, ``write_unit``
 serialises a read-check-write across processes, ``UTCDateTime`` keeps
 instants, and SQLite connections are set up for real transactions. Every test
 runs on SQLite and on PostgreSQL (TEST_DATABASE_URL), except the SQLite-only
@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 
 from app import create_app
 from app.auth.models import LoginSession
-from app.database import UTC, render_item, utcnow, write_transaction
+from app.database import UTC, render_item, utcnow, write_unit
 from app.extensions import db
 from app.mail import OutboxMail
 
@@ -177,7 +177,7 @@ def test_migrations_downgrade_to_nothing_and_upgrade_again(migrated_app):
         db.session.remove()
 
 
-# --- write_transaction across processes ------------------------------------------
+# --- write_unit across processes ------------------------------------------
 
 # Test-only tables on their own metadata: never part of the app's schema.
 BURST_METADATA = MetaData()
@@ -204,7 +204,7 @@ def _guarded_attempt() -> int:
     # that read transaction is still open (a snapshot on SQLite).
     db.session.execute(select(func.count()).select_from(SEATS)).scalar()
     assert db.session().in_transaction()
-    with write_transaction():
+    with write_unit():
         pool = db.session.execute(select(POOLS).where(POOLS.c.id == 1).with_for_update()).one()
         if _seats_taken(pool.id) >= pool.capacity:
             return 0
@@ -350,14 +350,14 @@ def seats_in_table(app) -> int:
             return conn.scalar(select(func.count()).select_from(SEATS))
 
 
-def test_write_transaction_serialises_a_read_check_write_across_processes(app, burst_workers, pool_tables):
+def test_write_unit_serialises_a_read_check_write_across_processes(app, burst_workers, pool_tables):
     assert PROCESSES >= 8 and PROCESSES * ATTEMPTS >= 4 * CAPACITY
     reported = burst_workers.burst(guarded=True)
     assert seats_in_table(app) == CAPACITY
     assert reported == CAPACITY
 
 
-def test_without_write_transaction_the_same_burst_overbooks(app, burst_workers, pool_tables):
+def test_without_write_unit_the_same_burst_overbooks(app, burst_workers, pool_tables):
     """The negative control: it shows the burst is fierce enough to catch a race."""
     reported = burst_workers.burst(guarded=False)
     seats = seats_in_table(app)
@@ -365,7 +365,7 @@ def test_without_write_transaction_the_same_burst_overbooks(app, burst_workers, 
     assert seats > CAPACITY
 
 
-# --- write_transaction, one process ---------------------------------------------------
+# --- write_unit, one process ---------------------------------------------------
 
 
 def outbox_count() -> int:
@@ -377,9 +377,9 @@ def a_mail(**kwargs) -> OutboxMail:
     return OutboxMail(to_address="ada@example.org", subject="Hello", body="Hi", **kwargs)
 
 
-def test_write_transaction_commits_at_the_end(app, ctx):
+def test_write_unit_commits_at_the_end(app, ctx):
     db.session.execute(select(OutboxMail.id)).all()  # an earlier read, still open
-    with write_transaction():
+    with write_unit():
         db.session.add(a_mail())
         db.session.flush()
         assert outbox_count() == 0
@@ -387,9 +387,9 @@ def test_write_transaction_commits_at_the_end(app, ctx):
     assert outbox_count() == 1
 
 
-def test_write_transaction_rolls_back_on_error(app, ctx):
+def test_write_unit_rolls_back_on_error(app, ctx):
     with pytest.raises(LookupError):
-        with write_transaction():
+        with write_unit():
             db.session.add(a_mail())
             db.session.flush()
             raise LookupError("the check failed")
@@ -397,10 +397,10 @@ def test_write_transaction_rolls_back_on_error(app, ctx):
     assert outbox_count() == 0
 
 
-def test_write_transaction_refuses_pending_changes(app, ctx):
+def test_write_unit_refuses_pending_changes(app, ctx):
     db.session.add(a_mail())
-    with pytest.raises(RuntimeError, match="uncommitted changes"):
-        with write_transaction():
+    with pytest.raises(RuntimeError, match="changes made outside a write unit"):
+        with write_unit():
             pytest.fail("the body must not run")
     db.session.rollback()
     assert outbox_count() == 0
@@ -540,7 +540,7 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(app, sqlite_
                 assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() > 0
 
 
-def test_sqlite_write_transaction_holds_the_write_lock(app, ctx, sqlite_only):
+def test_sqlite_write_unit_holds_the_write_lock(app, ctx, sqlite_only):
     path = db.engine.url.database
     assert other_writer_error(path) is None
 
@@ -549,8 +549,8 @@ def test_sqlite_write_transaction_holds_the_write_lock(app, ctx, sqlite_only):
     assert db.session().in_transaction()
     assert other_writer_error(path) is None
 
-    # ...write_transaction does, before its first statement.
-    with write_transaction():
+    # ...write_unit does, before its first statement.
+    with write_unit():
         assert other_writer_error(path) == "database is locked"
         db.session.execute(select(OutboxMail.id)).all()
         assert other_writer_error(path) == "database is locked"
@@ -558,22 +558,22 @@ def test_sqlite_write_transaction_holds_the_write_lock(app, ctx, sqlite_only):
 
     # And lets it go on an error too.
     with pytest.raises(LookupError):
-        with write_transaction():
+        with write_unit():
             assert other_writer_error(path) == "database is locked"
             raise LookupError
     assert other_writer_error(path) is None
 
 
-def test_write_transaction_refuses_flushed_changes(app):
+def test_write_unit_refuses_flushed_changes(app):
     """A change already flushed (by a query) would be committed by surprise."""
     from app.mail import OutboxMail
 
     with app.test_request_context():
         db.session.add(OutboxMail(to_address="x@example.org", subject="s", body="b"))
         db.session.flush()
-        with pytest.raises(RuntimeError, match="uncommitted changes"):
-            with write_transaction():
+        with pytest.raises(RuntimeError, match="changes made outside a write unit"):
+            with write_unit():
                 pass
         db.session.rollback()
-        with write_transaction():  # after the rollback it works again
+        with write_unit():  # after the rollback it works again
             pass

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from app.auth.models import User
 from app.circles.models import Circle
 from app.extensions import db
-from app.gatherings import domain, series
+from app.database import write_unit
+from app.gatherings import domain, seats, series
 from app.gatherings.models import Gathering
 
 from .circles_helpers import add_member, make_circle
@@ -57,7 +58,9 @@ def plan(app, title: str, starts: dt.datetime, *, slug: str = "elm-street", host
 def answer(app, gathering_id: int, email: str, response: str = "going") -> str:
     with app.test_request_context():
         person = db.session.scalar(select(User).where(User.email == email))
-        return domain.answer(gathering_id, person, response).state
+        with write_unit():
+            state = seats.answer(gathering_id, person, response).state
+        return state
 
 
 def current(app, gathering_id: int) -> Gathering:
@@ -116,11 +119,16 @@ def edit(client, app, gathering_id: int, **changes):
 
 
 def feed_paths(client, slug: str = "elm-street") -> tuple[str, str]:
-    """The two secret feed addresses on the circle's calendar page: (mine, the circle's)."""
-    page = client.get(f"/c/{slug}/calendar").get_data(as_text=True)
+    """The two secret feed addresses on the circle's calendar page: (mine, the
+    circle's), each made with the page's button first if it was not made yet."""
     found = []
     for which in ("mine", "ours"):
+        page = client.get(f"/c/{slug}/calendar").get_data(as_text=True)
         match = re.search(rf'id="feed-{which}"[^>]*value="([^"]+)"', page)
+        if match is None:
+            assert post(client, f"/c/{slug}/calendar", {"which": which}).status_code == 303
+            page = client.get(f"/c/{slug}/calendar").get_data(as_text=True)
+            match = re.search(rf'id="feed-{which}"[^>]*value="([^"]+)"', page)
         assert match, f"no {which} feed address on the page"
         found.append(urlsplit(match.group(1)).path)
     mine, ours = found
@@ -392,11 +400,12 @@ def test_circle_feed_shows_everything_in_the_circle_until_i_leave(app, client):
         assert len({str(e["UID"]) for e in events(cal)}) == 3
         assert summaries(parse(stranger.get(bruno_mine))) == ["Repair café", "Walk"]  # going, and hosting
 
-        # Bruno leaves Elm Street: his circle feed shows nothing, his own feed drops it too.
+        # Bruno leaves Elm Street: his circle feed is gone (not even the circle's
+        # name answers), and his own feed drops what he was going to there.
         assert post(bruno, "/c/elm-street/leave").status_code == 303
-        cal = parse(stranger.get(elm_feed))
-        assert events(cal) == []
-        assert b"Repair" not in stranger.get(elm_feed).data
+        gone = stranger.get(elm_feed)
+        assert gone.status_code == 404
+        assert b"Elm Street" not in gone.data and b"Repair" not in gone.data
         assert events(parse(stranger.get(bruno_mine))) == []
 
 

@@ -5,8 +5,8 @@ to 50 people, each with a minted session, a CSRF token read from the page and
 one connection, whose posts a barrier releases together (tests/concurrency.py).
 
 The last tests are the negative control: a second gunicorn with the
-test-only unsafe seating (COMMUNITARIUM_TEST_UNSAFE_SEATING=1: read and
-check, commit, then write) gets the same bursts and overbooks, so the bursts
+test-only unsafe seating (tests/unsafe_wsgi.py patches the app before
+gunicorn loads it: read and check, commit, then write) gets the same bursts and overbooks, so the bursts
 are known to be fierce enough to catch a check-then-write race.
 
 Why WORKERS is 16, not 3: a check-then-write race happens only when the
@@ -44,9 +44,9 @@ from app import create_app
 from app.auth.models import User
 from app.circles import domain as circles
 from app.circles.models import Membership
-from app.database import utcnow
+from app.database import utcnow, write_unit
 from app.extensions import db
-from app.gatherings import domain
+from app.gatherings import domain, seats, slots
 from app.gatherings.models import Answer, Change, Gathering, Slot, SlotTaker
 
 from .concurrency import Burst, Client, burst, mint_sessions, warm_up
@@ -61,7 +61,6 @@ SLOT_BURST = 30
 SEATED, WAITING, LEAVING = 10, 20, 8
 MEMBERS = 60
 SQLITE_ATTEMPTS = 3  # bursts the negative control may take on SQLite; see the module's notes
-UNSAFE = "COMMUNITARIUM_TEST_UNSAFE_SEATING"
 # An access log with each worker's pid, for warm_up and for failures.
 GUNICORN_ARGS = "--access-logfile - --access-logformat 'pid=%(p)s \"%(r)s\" %(s)s %(L)s'"
 
@@ -99,7 +98,8 @@ class Site:
                                                 ends_local=starts + dt.timedelta(hours=2), capacity=capacity)
             db.session.commit()
             gathering_id = gathering.id
-            domain.withdraw(gathering_id, host)
+            with write_unit():
+                seats.withdraw(gathering_id, host)
             db.session.remove()
         return gathering_id
 
@@ -143,7 +143,8 @@ def site(database_factory):
 
 def start_server(site, mailbox, log_dir, unsafe: bool):
     served = serve(site.database_url, log_dir, workers=WORKERS, mail_port=mailbox.port,
-                   extra_env={UNSAFE: "1" if unsafe else "0", "GUNICORN_CMD_ARGS": GUNICORN_ARGS})
+                   extra_env={"GUNICORN_CMD_ARGS": GUNICORN_ARGS},
+                   app_module="tests.unsafe_wsgi:app" if unsafe else "wsgi:app")
     try:
         warm_up(served.base_url, served.log, WORKERS)
     except BaseException:
@@ -205,7 +206,7 @@ def answers(gathering_id: int) -> list[Answer]:
 
 
 def waitlist_ids(gathering_id: int) -> list[int]:
-    return [a.user_id for a in domain.waitlist(db.session.get(Gathering, gathering_id))]
+    return [a.user_id for a in seats.waitlist(db.session.get(Gathering, gathering_id))]
 
 
 def seated_count(gathering_id: int) -> int:
@@ -243,7 +244,7 @@ def slot_burst(site, server, title: str):
     """SLOT_BURST members take a slot for SLOT_NEEDED people, at once."""
     gathering_id = site.new_gathering(title, capacity=None)
     with site.app.app_context():
-        slot = domain.add_slot(db.session.get(Gathering, gathering_id), "Set up the chairs", SLOT_NEEDED)
+        slot = slots.add_slot(db.session.get(Gathering, gathering_id), "Set up the chairs", SLOT_NEEDED)
         db.session.commit()
         slot_id = slot.id
         db.session.remove()
@@ -300,7 +301,8 @@ class TestSimultaneousRequests:
         ids = [site.member_ids[e] for e in emails]
         with site.app.test_request_context():
             for user_id in ids:  # one by one: ten seated, then twenty waiting in this order
-                domain.answer(gathering_id, db.session.get(User, user_id), "going")
+                with write_unit():
+                    seats.answer(gathering_id, db.session.get(User, user_id), "going")
             before = waitlist_ids(gathering_id)
             assert sorted(a.user_id for a in answers(gathering_id) if a.state == "seated") == sorted(ids[:SEATED])
             db.session.remove()

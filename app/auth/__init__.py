@@ -1,5 +1,15 @@
+"""Accounts: registering, signing in, sessions, passwords, deleting an account."""
+
 from flask import Blueprint
+
+from ..i18n import N_
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
-from . import routes  # noqa: E402,F401  (registers the views on bp)
+
+def init_app(app, areas) -> None:
+    from . import routes  # noqa: F401  (registers the views on bp)
+
+    app.register_blueprint(bp)
+    areas.notice("account_verify", N_("you sign up, or ask for a new link to confirm your address"), "auth")
+    areas.notice("account_reset", N_("you ask to reset your password"), "auth")

@@ -1,13 +1,11 @@
 """Who may do what, for views in every area."""
 
-import ipaddress
 from functools import wraps
-from urllib.parse import urlsplit
 
 from flask import flash, redirect, request, url_for
-from ..i18n import _
 from flask_login import current_user, login_required
 
+from ..i18n import _
 from .domain import normalize_email
 
 
@@ -24,29 +22,6 @@ def verified_required(view):
         return view(*args, **kwargs)
 
     return wrapper
-
-
-def safe_next(target: str | None, default: str) -> str:
-    """Only a path on this site: never send someone elsewhere after signing in."""
-    if not target:
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return default
-    return target
-
-
-def client_key() -> str:
-    """The client's address for rate limits; IPv6 counted per /64, since one
-    household or phone holds a whole /64."""
-    address = request.remote_addr or "unknown"
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if ip.version == 6:
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
 
 
 def email_key() -> str:

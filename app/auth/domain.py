@@ -1,49 +1,46 @@
 """What accounts can do, as plain functions the views and tests call.
 
-Each function works inside the caller's transaction; the caller commits.
+Each function works inside the caller's write unit; the caller commits.
+Password hashing is slow (0.1 to 0.5 s), and on SQLite a write unit holds the
+only write lock: so the views hash and verify *before* they open the unit, and
+the functions that write check again, inside it, that what the hash relied
+on has not changed meanwhile.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import secrets
-from typing import Callable
 
 from flask import current_app
-from ..i18n import _
 from sqlalchemy import bindparam, delete, select
 
+from ..areas import areas
 from ..database import utcnow
+from ..errors import RuleError
 from ..extensions import db
+from ..i18n import _
+from ..links import external_url
 from ..mail import queue_mail
+from ..tokens import new_token, token_hash
 from . import passwords
 from .models import AccountToken, LoginSession, User
+
+
+class AccountError(RuleError):
+    """A rule of accounts said no."""
+
+
+class Changed(AccountError):
+    """The account changed while its password was being checked (another
+    device changed the password, or the account was deleted): try again."""
 
 
 def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def new_token() -> tuple[str, str]:
-    """A 256-bit token for a link or cookie, and the hash we store of it."""
-    raw = secrets.token_urlsafe(32)
-    return raw, token_hash(raw)
-
-
-def token_hash(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalize_email(email)))
-
-
-def external_url(endpoint: str, **values) -> str:
-    """An absolute link for mail and pages, built on BASE_URL, never on the
-    request's Host header; it works outside requests too (commands, seeding)."""
-    path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return current_app.config["BASE_URL"].rstrip("/") + path
 
 
 # --- sessions ---------------------------------------------------------------
@@ -86,15 +83,15 @@ def end_all_sessions(user: User) -> None:
 
 # --- registering and signing in -------------------------------------------
 
-def register(email: str, display_name: str, password: str, time_zone: str | None) -> User | None:
-    """Create an account and mail its confirmation link.
+def register(email: str, display_name: str, password_hash: str, time_zone: str | None) -> User | None:
+    """Create an account and mail its confirmation link. The caller hashed the
+    password before opening the unit.
 
     An address that already has an account gets a mail saying so instead;
     both paths hash the password once and queue one mail, so neither the
     answer nor its timing tells a stranger who is registered.
     """
     email = normalize_email(email)
-    password_hash = passwords.hash_password(password)
     existing = find_user(email)
     if existing is not None:
         queue_mail(email, _("You already have an account"), "auth/mail/already_registered.txt",
@@ -115,13 +112,37 @@ def send_verification(user: User) -> None:
                hours=current_app.config["VERIFY_TOKEN_HOURS"])
 
 
-def authenticate(email: str, password: str) -> User | None:
+def check_credentials(email: str, password: str) -> tuple[int, str, str | None] | None:
+    """Verify a password, writing nothing (call it before the write unit):
+    (the account's id, the hash it was checked against, a new hash when the
+    stored one uses older parameters), or None when they do not match."""
     user = find_user(email)
     stored = user.password_hash if user is not None and not user.is_deleted else None
     if not passwords.check_password(stored, password):
         return None
-    if passwords.needs_rehash(stored):
-        user.password_hash = passwords.hash_password(password)
+    return user.id, stored, passwords.hash_password(password) if passwords.needs_rehash(stored) else None
+
+
+def unchanged(user_id: int, checked_hash: str | None) -> User:
+    """The account, in the write unit, if its password is still the one that was checked.
+
+    :raise Changed: it was deleted, or its password changed meanwhile.
+    """
+    user = db.session.get(User, user_id, populate_existing=True)
+    if user is None or user.is_deleted or user.password_hash != checked_hash:
+        raise Changed(_("Your account changed just now, on another device. Please try again."))
+    return user
+
+
+def sign_in(user_id: int, checked_hash: str, new_hash: str | None = None, remember: bool = False) -> User:
+    """Start a session for an account whose password was checked before the unit.
+
+    :raise Changed: the account changed while the password was checked.
+    """
+    user = unchanged(user_id, checked_hash)
+    if new_hash:
+        user.password_hash = new_hash
+    start_session(user, remember=remember)
     return user
 
 
@@ -177,21 +198,19 @@ def reset_token_user(raw: str) -> User | None:
     return token.user if token else None
 
 
-def reset_password(raw: str, new_password: str) -> User | None:
+def reset_password(raw: str, new_hash: str) -> User | None:
+    """Set the password a reset link is for (hashed before the unit)."""
     token = _usable_token(raw, "reset")
     if token is None:
         return None
-    _set_password(token.user, new_password)
+    set_password(token.user, new_hash)
     return token.user
 
 
-def change_password(user: User, new_password: str) -> None:
-    _set_password(user, new_password)
-
-
-def _set_password(user: User, new_password: str) -> None:
-    """A new password ends every session and spends every open reset link."""
-    user.password_hash = passwords.hash_password(new_password)
+def set_password(user: User, new_hash: str) -> None:
+    """A new password (hashed before the unit) ends every session and spends
+    every open reset link."""
+    user.password_hash = new_hash
     now = utcnow()
     for token in db.session.scalars(select(AccountToken).where(
             AccountToken.user_id == user.id, AccountToken.purpose == "reset",
@@ -203,76 +222,34 @@ def _set_password(user: User, new_password: str) -> None:
         user.email_verified_at = now
 
 
-# --- arriving ---------------------------------------------------------------------
-
-# Areas built on accounts hear when someone arrives (registers, confirms their
-# address, or signs in), with the page they were heading for: circles use it
-# to keep an invitation until it can be used. A handler may commit its own
-# work and may return where the person should land.
-ArrivalHandler = Callable[[User, "str | None"], "str | None"]
-_arrival_handlers: list[ArrivalHandler] = []
-_registration_exemptions: list[Callable[[], bool]] = []
-
-
-def on_arrival(handler: ArrivalHandler) -> ArrivalHandler:
-    if handler not in _arrival_handlers:
-        _arrival_handlers.append(handler)
-    return handler
-
+# --- what other areas add ---------------------------------------------------------
 
 def arrive(user: User, next_url: str | None) -> str | None:
+    """Someone registered, confirmed their address or signed in, heading for
+    ``next_url``: each area may act (circles keep an invitation until it can
+    be used) and may say where they should land. In the caller's write unit."""
     landing = None
-    for handler in _arrival_handlers:
+    for handler in areas().arrivals:
         landing = handler(user, next_url) or landing
     return landing
 
 
-def exempt_from_registration_limit(predicate: Callable[[], bool]) -> Callable[[], bool]:
-    """Sign-ups a predicate vouches for (an invitation with uses left) are
-    bounded by that, not by the per-address limit."""
-    if predicate not in _registration_exemptions:
-        _registration_exemptions.append(predicate)
-    return predicate
-
-
 def registration_exempt() -> bool:
-    return any(predicate() for predicate in _registration_exemptions)
-
-
-# --- deleting an account ---------------------------------------------------
-
-# Areas built on accounts (circles, gatherings, ...) register what deleting an
-# account means for them: accounts know nothing of circles, so the dependency
-# points this way. Each handler runs in the deletion's transaction and may
-# return sentences for the page that warns before deletion.
-DeletionHandler = Callable[[User], None]
-_deletion_handlers: list[DeletionHandler] = []
-_deletion_warnings: list[Callable[[User], list[str]]] = []
-
-
-def on_account_deleted(handler: DeletionHandler) -> DeletionHandler:
-    if handler not in _deletion_handlers:
-        _deletion_handlers.append(handler)
-    return handler
-
-
-def deletion_warning(describe: Callable[[User], list[str]]):
-    if describe not in _deletion_warnings:
-        _deletion_warnings.append(describe)
-    return describe
+    return any(predicate() for predicate in areas().registration_exemptions)
 
 
 def deletion_consequences(user: User) -> list[str]:
     lines: list[str] = []
-    for describe in _deletion_warnings:
+    for describe in areas().deletion_warnings:
         lines.extend(describe(user))
     return lines
 
 
 def delete_account(user: User) -> None:
-    """Withdraw the person: what they wrote stays, signed "a former member";
+    """Withdraw the person: each area lets go of what they held (seats,
+    memberships, ...); what they wrote stays, signed "a former member";
     nothing of theirs can sign in again."""
-    for handler in _deletion_handlers:
+    for handler in areas().account_deleted:
         handler(user)
     end_all_sessions(user)
     db.session.execute(delete(AccountToken).where(AccountToken.user_id == user.id))

@@ -1,12 +1,12 @@
 """Account forms. Every form carries a CSRF token (Flask-WTF)."""
 
-from zoneinfo import available_timezones
-
 from ..i18n import _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
+from ..forms import strip
+from ..zones import valid_time_zone, zone_choices, zone_names
 from . import passwords
 
 
@@ -25,38 +25,14 @@ class NewPassword:
                                      "Try a few words only you would put together."))
 
 
-def valid_time_zone(form, field):
-    if field.data and field.data not in zone_names():
-        raise ValidationError(_l("We don't know that time zone. Pick one from the list."))
-
-
-_ZONES: list[str] = []
-
-
-def zone_choices() -> list[tuple[str, str]]:
-    """For a select: an empty first choice, so nobody gets a zone by accident."""
-    return [("", _l("Choose a time zone"))] + [(z, z.replace("_", " ")) for z in zone_names()]
-
-
-def zone_names() -> list[str]:
-    if not _ZONES:
-        _ZONES.extend(sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))))
-        _ZONES.append("UTC")
-    return _ZONES
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
 EMAIL = [InputRequired(_l("Please give your email address.")), Length(max=320),
          Email(_l("That doesn't look like an email address."), check_deliverability=False)]
 
 
 class RegisterForm(FlaskForm):
-    display_name = StringField(_l("Your name, as neighbours know you"), filters=[_strip],
+    display_name = StringField(_l("Your name, as neighbours know you"), filters=[strip],
                                validators=[DataRequired(_l("Please tell us what to call you.")), Length(max=80)])
-    email = EmailField(_l("Email"), validators=EMAIL, filters=[_strip])
+    email = EmailField(_l("Email"), validators=EMAIL, filters=[strip])
     password = PasswordField(_l("Password"), validators=[InputRequired(_l("Please choose a password.")), NewPassword()])
     # Filled from the browser's own setting when JavaScript runs; a zone we do
     # not know is dropped rather than shown as an error on a field nobody sees.
@@ -64,13 +40,13 @@ class RegisterForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=EMAIL, filters=[_strip])
+    email = EmailField(_l("Email"), validators=EMAIL, filters=[strip])
     password = PasswordField(_l("Password"), validators=[InputRequired(_l("Please give your password."))])
     remember = BooleanField(_l("Keep me signed in on this device"))
 
 
 class ResetRequestForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=EMAIL, filters=[_strip])
+    email = EmailField(_l("Email"), validators=EMAIL, filters=[strip])
 
 
 class NewPasswordForm(FlaskForm):
@@ -95,7 +71,3 @@ class ConfirmPasswordForm(FlaskForm):
     """Deleting an account asks for the password once more."""
 
     password = PasswordField(_l("Your password"), validators=[InputRequired(_l("Please give your password."))])
-
-
-class PlainForm(FlaskForm):
-    """Only a CSRF token, for one-button posts (log out, resend)."""

@@ -1,5 +1,23 @@
+"""Circles: who belongs, how people join, stewards, and the circle's log."""
+
 from flask import Blueprint
+
+from ..i18n import N_
 
 bp = Blueprint("circles", __name__)
 
-from . import routes  # noqa: E402,F401  (registers the views and the account hooks)
+
+def init_app(app, areas) -> None:
+    from . import access, domain, log_lines, routes
+
+    app.register_blueprint(bp)
+    app.before_request(access.redirect_visitors)
+    areas.tab("circles.members", N_("Members"), order=80)
+    areas.tab("circles.log", N_("Log"), order=90)
+    areas.tab("circles.invitations", N_("Invite"), order=95, shown=domain.can_invite)
+    for action, write in log_lines.SENTENCES.items():
+        areas.log_sentence(action, write)
+    areas.on_arrival(routes.arrive)
+    areas.exempt_registration(routes.signing_up_through_an_invitation)
+    areas.on_account_deleted(domain.withdraw_from_circles, warning=domain.describe_account_deletion)
+    areas.offer(N_("Circles that belong to their members, with a log of every change stewards make"), order=90)

@@ -1,8 +1,6 @@
-"""What circles can do, as plain functions the views and tests call.
-
-Functions that only add rows work in the caller's transaction (the caller
-commits). Read-check-writes (joining through a limited invitation, approving,
-the last steward leaving) run in ``write_transaction`` and commit themselves.
+"""What circles can do, as plain functions the views and tests call, in the
+caller's write unit (they never commit). Read-check-writes (joining through a
+limited invitation, approving, the last steward leaving) lock what they check.
 """
 
 from __future__ import annotations
@@ -14,11 +12,13 @@ from ..i18n import _
 from sqlalchemy import bindparam, case, delete, func, literal, select, union_all, update
 from sqlalchemy.orm import aliased
 
-from ..auth.domain import new_token, token_hash
+from ..areas import areas
 from ..auth.models import User
-from ..database import utcnow, write_transaction
+from ..database import lock, utcnow
+from ..errors import RuleError
 from ..extensions import db
 from ..text import render_markdown
+from ..tokens import new_token, token_hash
 from .models import Circle, Invitation, JoinRequest, LogEntry, Membership, PendingJoin
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$")
@@ -26,7 +26,7 @@ SETTINGS_FIELDS = ("name", "description", "area", "time_zone", "language", "join
                    "join_question", "members_can_invite", "members_may_share")
 
 
-class CircleError(Exception):
+class CircleError(RuleError):
     """A rule of the circle said no; the message is for the person."""
 
 
@@ -181,10 +181,14 @@ def make_steward(circle: Circle, actor: User, membership: Membership) -> None:
     log(circle, actor, "steward_made", subject=membership.user)
 
 
-def _lock_circle(circle_id: int) -> Circle:
-    # Serialises membership changes of one circle (FOR UPDATE on PostgreSQL,
-    # the IMMEDIATE transaction on SQLite).
-    return db.session.scalars(select(Circle).where(Circle.id == circle_id).with_for_update()).one()
+def lock_circle(circle_id: int) -> Circle:
+    """The circle, locked: serialises changes of its members and settings
+    (FOR UPDATE on PostgreSQL, the IMMEDIATE unit on SQLite)."""
+    return lock(Circle, circle_id)
+
+
+def lock_invitation(invitation_id: int) -> Invitation:
+    return lock(Invitation, invitation_id)
 
 
 def _steward_count(circle_id: int) -> int:
@@ -193,17 +197,20 @@ def _steward_count(circle_id: int) -> int:
 
 
 def leave_circle(circle_id: int, user: User) -> None:
-    """Leave a circle. The last steward must first make someone else one."""
-    with write_transaction():
-        circle = _lock_circle(circle_id)
-        membership = membership_of(circle_id, user)
-        if membership is None:
-            return
-        if membership.is_steward and _steward_count(circle_id) == 1:
-            raise CircleError(_("You are the only steward of %(circle)s. Make another member a steward "
-                                "first, so the circle does not hang on nobody.", circle=circle.name))
-        db.session.delete(membership)
-        log(circle, user, "member_left", subject=user)
+    """Leave a circle, and with it everything the areas hold for you there
+    (seats, places, feeds: each area's handler). The last steward must first
+    make someone else one."""
+    circle = lock_circle(circle_id)
+    membership = membership_of(circle_id, user)
+    if membership is None:
+        return
+    if membership.is_steward and _steward_count(circle_id) == 1:
+        raise CircleError(_("You are the only steward of %(circle)s. Make another member a steward "
+                            "first, so the circle does not hang on nobody.", circle=circle.name))
+    db.session.delete(membership)
+    log(circle, user, "member_left", subject=user)
+    for handler in areas().member_left:
+        handler(circle, user)
 
 
 # --- invitations and joining ---------------------------------------------------
@@ -268,46 +275,44 @@ def _spend_invitation(invitation_id: int) -> bool:
 
 def join(user: User, invitation_id: int, answer: str = "") -> Membership | JoinRequest:
     """Use an invitation: join at once, or, where the circle asks a question,
-    leave the answer for a steward. Commits.
+    leave the answer for a steward.
 
     :raise CircleError: the invitation cannot be used, or the answer is missing.
     """
     if not user.is_verified:
         raise CircleError(_("Please confirm your email address first."))
-    with write_transaction():
-        invitation = db.session.scalars(
-            select(Invitation).where(Invitation.id == invitation_id).with_for_update()).one()
-        circle = db.session.get(Circle, invitation.circle_id)
-        existing = membership_of(circle.id, user)
-        db.session.execute(delete(PendingJoin).where(PendingJoin.user_id == user.id))
-        if existing is not None:
-            return existing
-        request = None
-        if circle.join_mode == "question":
-            request = db.session.scalar(select(JoinRequest).where(
-                JoinRequest.circle_id == circle.id, JoinRequest.user_id == user.id))
-            if request is not None and request.status == "pending":
-                return request
-            if not answer.strip():
-                raise CircleError(_("Please answer the circle's question."))
-        problem = invitation_problem(invitation)
-        if problem or not _spend_invitation(invitation.id):
-            raise CircleError(problem or _("This invitation has been used as many times as it allows."))
-        if circle.join_mode == "question":
-            if request is None:
-                request = JoinRequest(circle_id=circle.id, user_id=user.id)
-                db.session.add(request)
-            request.answer, request.status = answer.strip(), "pending"
-            request.decided_at = request.decided_by_id = None
+    invitation = lock_invitation(invitation_id)
+    circle = db.session.get(Circle, invitation.circle_id)
+    existing = membership_of(circle.id, user)
+    db.session.execute(delete(PendingJoin).where(PendingJoin.user_id == user.id))
+    if existing is not None:
+        return existing
+    request = None
+    if circle.join_mode == "question":
+        request = db.session.scalar(select(JoinRequest).where(
+            JoinRequest.circle_id == circle.id, JoinRequest.user_id == user.id))
+        if request is not None and request.status == "pending":
             return request
-        membership = Membership(circle_id=circle.id, user_id=user.id)
-        db.session.add(membership)
-        _adopt_time_zone(user, circle)
-        return membership
+        if not answer.strip():
+            raise CircleError(_("Please answer the circle's question."))
+    problem = invitation_problem(invitation)
+    if problem or not _spend_invitation(invitation.id):
+        raise CircleError(problem or _("This invitation has been used as many times as it allows."))
+    if circle.join_mode == "question":
+        if request is None:
+            request = JoinRequest(circle_id=circle.id, user_id=user.id)
+            db.session.add(request)
+        request.answer, request.status = answer.strip(), "pending"
+        request.decided_at = request.decided_by_id = None
+        return request
+    membership = Membership(circle_id=circle.id, user_id=user.id)
+    db.session.add(membership)
+    _adopt_time_zone(user, circle)
+    return membership
 
 
 def remember_invitation(user: User, invitation: Invitation) -> None:
-    """Keep an invitation for someone who cannot use it yet (in the caller's transaction)."""
+    """Keep an invitation for someone who cannot use it yet."""
     pending = db.session.get(PendingJoin, user.id)
     if pending is None:
         db.session.add(PendingJoin(user_id=user.id, invitation_id=invitation.id))
@@ -333,25 +338,24 @@ def pending_requests(circle: Circle) -> list[JoinRequest]:
 
 
 def decide_request(circle: Circle, actor: User, request_id: int, approve: bool) -> JoinRequest:
-    """Approve or decline an answer, once. Commits.
+    """Approve or decline an answer, once.
 
     :raise CircleError: it was already decided (a second click, or another steward).
     """
-    with write_transaction():
-        request = db.session.scalars(select(JoinRequest).where(
-            JoinRequest.id == request_id, JoinRequest.circle_id == circle.id).with_for_update()).one_or_none()
-        if request is None:
-            raise CircleError(_("There is no such request."))
-        if request.status != "pending":
-            raise CircleError(_("That request was already %(status)s.",
-                                status=_("approved") if request.status == "approved" else _("declined")))
-        request.status = "approved" if approve else "declined"
-        request.decided_at, request.decided_by_id = utcnow(), actor.id
-        if approve and membership_of(circle.id, request.user) is None:
-            db.session.add(Membership(circle_id=circle.id, user_id=request.user_id))
-            _adopt_time_zone(request.user, circle)
-        log(circle, actor, "member_approved" if approve else "member_declined", subject=request.user)
-        return request
+    request = db.session.scalars(select(JoinRequest).where(
+        JoinRequest.id == request_id, JoinRequest.circle_id == circle.id).with_for_update()).one_or_none()
+    if request is None:
+        raise CircleError(_("There is no such request."))
+    if request.status != "pending":
+        raise CircleError(_("That request was already %(status)s.",
+                            status=_("approved") if request.status == "approved" else _("declined")))
+    request.status = "approved" if approve else "declined"
+    request.decided_at, request.decided_by_id = utcnow(), actor.id
+    if approve and membership_of(circle.id, request.user) is None:
+        db.session.add(Membership(circle_id=circle.id, user_id=request.user_id))
+        _adopt_time_zone(request.user, circle)
+    log(circle, actor, "member_approved" if approve else "member_declined", subject=request.user)
+    return request
 
 
 # --- when someone deletes their account -------------------------------------------

@@ -5,7 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..auth.forms import valid_time_zone, zone_choices
+from ..forms import strip
+from ..zones import valid_time_zone, zone_choices
 from .domain import SLUG_PATTERN, slug_taken
 
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("es", "Español"), ("fr", "Français"),
@@ -13,15 +14,11 @@ LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("es", "Español"), ("fr", "F
              ("sv", "Svenska"), ("tr", "Türkçe")]
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
 class CircleSettingsForm(FlaskForm):
-    name = StringField(_l("Name"), filters=[_strip],
+    name = StringField(_l("Name"), filters=[strip],
                        validators=[DataRequired(_l("Please give the circle a name.")), Length(max=80)])
     description = TextAreaField(_l("What is this circle about?"), validators=[Optional(), Length(max=5000)])
-    area = StringField(_l("Where (a street, a building, a neighbourhood)"), filters=[_strip],
+    area = StringField(_l("Where (a street, a building, a neighbourhood)"), filters=[strip],
                        validators=[Optional(), Length(max=120)])
     time_zone = SelectField(_l("Time zone"), validators=[InputRequired(), valid_time_zone], validate_choice=False)
     language = SelectField(_l("Language"), choices=LANGUAGES)
@@ -29,7 +26,7 @@ class CircleSettingsForm(FlaskForm):
         ("open", _l("Anyone with an invitation link joins at once")),
         ("question", _l("Joiners answer a question, and a steward approves them")),
     ])
-    join_question = TextAreaField(_l("The question for joiners"), filters=[_strip],
+    join_question = TextAreaField(_l("The question for joiners"), filters=[strip],
                                   validators=[Optional(), Length(max=500)])
     members_can_invite = BooleanField(_l("Any member may make invitation links, not only stewards"))
     members_may_share = BooleanField(_l("Members may open a gathering to people outside the circle, by link"),
@@ -54,8 +51,6 @@ class NewCircleForm(CircleSettingsForm):
     slug = StringField(_l("Web address"), filters=[lambda v: v.strip().lower() if isinstance(v, str) else v],
                        validators=[InputRequired(_l("Please choose a web address."))])
 
-    field_order = ("name", "slug")
-
     def validate_slug(self, field):
         if not SLUG_PATTERN.match(field.data or ""):
             raise ValidationError(_l("Use 3 to 40 lowercase letters, digits and dashes, "
@@ -71,17 +66,17 @@ class InvitationForm(FlaskForm):
     max_uses = IntegerField(_l("How many people can use it"), default=10, validators=[
         InputRequired(_l("Say how many people may use it.")),
         NumberRange(1, 500, _l("Between 1 and 500 people."))])
-    note = StringField(_l("A note for yourselves (who it is for)"), filters=[_strip],
+    note = StringField(_l("A note for yourselves (who it is for)"), filters=[strip],
                        validators=[Optional(), Length(max=120)])
 
 
 class OffersForm(FlaskForm):
-    offers = TextAreaField(_l("What are you glad to offer or lend a hand with?"), filters=[_strip],
+    offers = TextAreaField(_l("What are you glad to offer or lend a hand with?"), filters=[strip],
                            validators=[Optional(), Length(max=300)])
 
 
 class JoinForm(FlaskForm):
-    answer = TextAreaField(_l("Your answer"), filters=[_strip], validators=[Optional(), Length(max=2000)])
+    answer = TextAreaField(_l("Your answer"), filters=[strip], validators=[Optional(), Length(max=2000)])
 
 
 def _member_id(value) -> int:

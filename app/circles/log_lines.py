@@ -1,10 +1,12 @@
 """How the circle's log reads: one sentence per entry, in the reader's language.
 
-In Python rather than in a template macro: the log page shows 50 entries, and a
-macro's branches and calls cost more than the rest of the page."""
+In Python rather than in a template macro: the log page shows 30 entries, and a
+macro's branches and calls cost more than the rest of the page. Each area
+registers the sentences of its own actions (``areas.log_sentence``)."""
 
 from __future__ import annotations
 
+from ..areas import areas
 from ..i18n import N_, _
 from ..templating import localtime
 
@@ -20,42 +22,35 @@ def _with_note(sentence: str, details: dict) -> str:
     return f"{sentence} ({details['note']})" if details.get("note") else sentence
 
 
+def _settings(d, a, s):
+    named = ", ".join(_(FIELDS[f]) if f in FIELDS else f for f in d.get("fields", []))
+    return _("%(a)s changed the settings: %(f)s.", a=a, f=named)
+
+
+# Each takes (details, actor's name, subject's name) and returns plain text (the template escapes it).
+SENTENCES = {
+    "circle_created": lambda d, a, s: _("%(a)s started the circle.", a=a),
+    "settings_changed": _settings,
+    "invitation_made": lambda d, a, s: _with_note(_("%(a)s made an invitation link for %(n)s people, for %(d)s days.",
+                                                    a=a, n=d.get("max_uses"), d=d.get("days")), d),
+    "invitation_revoked": lambda d, a, s: _with_note(_("%(a)s withdrew an invitation link.", a=a), d),
+    "member_approved": lambda d, a, s: _("%(a)s welcomed %(s)s into the circle.", a=a, s=s),
+    "member_declined": lambda d, a, s: _("%(a)s declined the request of %(s)s to join.", a=a, s=s),
+    "steward_made": lambda d, a, s: _("%(a)s made %(s)s a steward.", a=a, s=s),
+    "stewardship_passed": lambda d, a, s: _("Stewardship passed to %(s)s, the longest-standing member, when the "
+                                            "last steward deleted their account.", s=s),
+    "member_left": lambda d, a, s: _("%(s)s left the circle.", s=s),
+}
+
+
 def sentence(action: str, details: dict | None, actor: str | None, subject: str | None) -> str:
-    """The entry in words (plain text: the template escapes it). ``actor`` and
-    ``subject`` are names, None for an account that was deleted."""
-    d = details or {}
-    a = actor or _("a former member")
-    s = subject or _("a former member")
-    if action == "circle_created":
-        return _("%(a)s started the circle.", a=a)
-    if action == "settings_changed":
-        named = ", ".join(_(FIELDS[f]) if f in FIELDS else f for f in d.get("fields", []))
-        return _("%(a)s changed the settings: %(f)s.", a=a, f=named)
-    if action == "invitation_made":
-        return _with_note(_("%(a)s made an invitation link for %(n)s people, for %(d)s days.",
-                            a=a, n=d.get("max_uses"), d=d.get("days")), d)
-    if action == "invitation_revoked":
-        return _with_note(_("%(a)s withdrew an invitation link.", a=a), d)
-    if action == "member_approved":
-        return _("%(a)s welcomed %(s)s into the circle.", a=a, s=s)
-    if action == "member_declined":
-        return _("%(a)s declined the request of %(s)s to join.", a=a, s=s)
-    if action == "steward_made":
-        return _("%(a)s made %(s)s a steward.", a=a, s=s)
-    if action == "stewardship_passed":
-        return _("Stewardship passed to %(s)s, the longest-standing member, when the last steward deleted "
-                 "their account.", s=s)
-    if action == "gathering_changed":
-        return _("%(a)s, as a steward, changed “%(t)s” by %(s)s: %(w)s.", a=a, t=d.get("title"), s=s,
-                 w=d.get("what"))
-    if action == "gathering_over_capacity":
-        return _("%(a)s gave %(w)s a seat at “%(t)s” beyond its capacity.", a=a, w=d.get("who"), t=d.get("title"))
-    if action == "member_left":
-        return _("%(s)s left the circle.", s=s)
-    return action
+    """The entry in words. ``actor`` and ``subject`` are names, None for an
+    account that was deleted."""
+    return areas().sentence(action, details, actor, subject)
 
 
 def lines(entries, zone: str) -> list[tuple[str, str, str]]:
     """(ISO time, local time in words, sentence) for each entry of log_entries."""
+    registry = areas()
     return [(e.created_at.isoformat(timespec="seconds"), localtime(e.created_at, zone),
-             sentence(e.action, e.details, e.actor, e.subject)) for e in entries]
+             registry.sentence(e.action, e.details, e.actor, e.subject)) for e in entries]

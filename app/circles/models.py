@@ -11,8 +11,6 @@ from ..auth.models import User
 from ..database import UTCDateTime, utcnow
 from ..extensions import db
 
-ROLES = ("member", "steward")
-
 
 class Circle(db.Model):
     __tablename__ = "circles"
@@ -81,10 +79,6 @@ class Invitation(db.Model):
 
     circle: Mapped[Circle] = relationship()
     created_by: Mapped[User | None] = relationship()
-
-    def usable(self, now: dt.datetime | None = None) -> bool:
-        now = now or utcnow()
-        return self.revoked_at is None and self.expires_at > now and self.uses < self.max_uses
 
 
 class PendingJoin(db.Model):

@@ -1,7 +1,7 @@
-"""Circle views: thin; the rules live in domain.py, access in access.py."""
+"""Circle views: thin. Each write is one unit (``write_unit``) opened here;
+the rules live in domain.py, access in access.py."""
 
 import re
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -9,50 +9,28 @@ from ..i18n import _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
-from ..auth import domain as accounts
+from ..areas import areas
 from ..auth.access import verified_required
-from ..auth.forms import PlainForm
-from ..database import utcnow
-from ..i18n import N_, language
+from ..database import utcnow, write_unit
 from ..extensions import db
+from ..forms import PlainForm, form_page, show_error
 from ..htmx import is_partial_request
+from ..links import external_url
 from . import bp, domain, log_lines
-from .access import circle_page, redirect_visitors
+from .access import circle_page
 from .forms import CircleSettingsForm, InvitationForm, JoinForm, MakeStewardForm, NewCircleForm, OffersForm
 from .models import Invitation, JoinRequest, Membership
 
-bp.before_app_request(redirect_visitors)
-
-# The tabs of every circle page, built once per circle, mount point and language
-# (a handful of links and words on every page a member opens). ``current`` is
-# the endpoint, or the prefix of the endpoints, that marks a tab as this page.
-_TABS = [("home.circle", N_("Overview"), "home.circle"), ("gatherings.upcoming", N_("Gatherings"), "gatherings."),
-         ("circles.members", N_("Members"), "circles.members"), ("circles.log", N_("Log"), "circles.log")]
-_INVITE_TAB = ("circles.invitations", N_("Invite"), "circles.invitations")
-
-
-@lru_cache(maxsize=1024)
-def _tabs(script_root: str, language: str, slug: str, may_invite: bool) -> tuple:
-    return tuple((url_for(endpoint, slug=slug), _(label), current)
-                 for endpoint, label, current in _TABS + ([_INVITE_TAB] if may_invite else []))
-
-
 @bp.app_template_global()
 def circle_tabs(circle, membership) -> list[tuple[str, str, bool]]:
-    """(url, label, is this page) for each tab of the circle's pages."""
+    """(url, label, is this page) for each tab of the circle's pages, as the areas registered them."""
     here = request.endpoint or ""
-    tabs = _tabs(request.script_root, language(), circle.slug,
-                 membership.is_steward or circle.members_can_invite)
-    return [(url, label, here.startswith(current)) for url, label, current in tabs]
+    return [(url_for(tab.endpoint, slug=circle.slug), _(tab.label), here.startswith(tab.current))
+            for tab in areas().tabs if tab.shown is None or tab.shown(circle, membership)]
 
 
 LOG_PAGE = 30  # entries per page of the log: about three screens on a phone
 JOIN_PATH = re.compile(r"^/join/([A-Za-z0-9_-]{20,})$")
-
-
-def _form_page(template: str, form, **context):
-    page = render_template(template, form=form, **context)
-    return (page, 422) if form.is_submitted() else page
 
 
 # --- account hooks -----------------------------------------------------------------
@@ -62,13 +40,12 @@ def _invitation_in(next_url: str | None) -> Invitation | None:
     return domain.find_invitation(match.group(1)) if match else None
 
 
-@accounts.on_arrival
-def _arrive(user, next_url):
-    """Keep the invitation someone came with; once they are verified, use it."""
+def arrive(user, next_url):
+    """Keep the invitation someone came with; once they are verified, use it.
+    Runs in the arrival's write unit (registering, confirming, signing in)."""
     invitation = _invitation_in(next_url)
     if invitation is not None and domain.invitation_problem(invitation) is None:
         domain.remember_invitation(user, invitation)
-        db.session.commit()
     if not user.is_verified:
         return None
     pending = domain.pending_invitation(user)
@@ -77,20 +54,17 @@ def _arrive(user, next_url):
     if pending.circle.join_mode == "question":
         return url_for("circles.join_pending")
     try:
-        membership = domain.join(user, pending.id)
+        # A savepoint: a join that cannot happen leaves the rest of the arrival.
+        with db.session.begin_nested():
+            membership = domain.join(user, pending.id)
     except domain.CircleError:
         return url_for("circles.join_pending")
     return url_for("home.circle", slug=membership.circle.slug)
 
 
-@accounts.exempt_from_registration_limit
-def _signing_up_through_an_invitation() -> bool:
+def signing_up_through_an_invitation() -> bool:
     invitation = _invitation_in(request.args.get("next"))
     return invitation is not None and domain.invitation_problem(invitation) is None
-
-
-accounts.deletion_warning(domain.describe_account_deletion)
-accounts.on_account_deleted(domain.withdraw_from_circles)
 
 
 # --- founding a circle -------------------------------------------------------------
@@ -100,18 +74,17 @@ accounts.on_account_deleted(domain.withdraw_from_circles)
 def new_circle():
     form = NewCircleForm(time_zone=current_user.time_zone or "UTC")
     if not form.validate_on_submit():
-        return _form_page("circles/new.html", form)
+        return form_page("circles/new.html", form)
     try:
-        circle = domain.create_circle(
-            current_user, name=form.name.data, slug=form.slug.data, description=form.description.data or "",
-            area=form.area.data or "", time_zone=form.time_zone.data, language=form.language.data,
-            join_mode=form.join_mode.data, join_question=form.join_question.data or "",
-            members_can_invite=form.members_can_invite.data, members_may_share=form.members_may_share.data)
-        db.session.commit()
+        with write_unit():
+            circle = domain.create_circle(
+                current_user, name=form.name.data, slug=form.slug.data, description=form.description.data or "",
+                area=form.area.data or "", time_zone=form.time_zone.data, language=form.language.data,
+                join_mode=form.join_mode.data, join_question=form.join_question.data or "",
+                members_can_invite=form.members_can_invite.data, members_may_share=form.members_may_share.data)
     except IntegrityError:  # the same address taken a moment ago
-        db.session.rollback()
         form.slug.errors.append(_("Another circle already has that address. Try another."))
-        return _form_page("circles/new.html", form)
+        return form_page("circles/new.html", form)
     flash(_("Your circle is ready. Invite your neighbours next."), "success")
     return redirect(url_for("circles.invitations", slug=circle.slug), 303)
 
@@ -132,9 +105,9 @@ def members(circle, membership):
 def my_offers(circle, membership):
     form = OffersForm(obj=membership)
     if not form.validate_on_submit():
-        return _form_page("circles/offers.html", form, circle=circle, membership=membership)
-    domain.set_offers(membership, form.offers.data or "")
-    db.session.commit()
+        return form_page("circles/offers.html", form, circle=circle, membership=membership)
+    with write_unit():
+        domain.set_offers(db.session.get(Membership, membership.id), form.offers.data or "")
     flash(_("Saved. Your neighbours see it on the member list."), "success")
     return redirect(url_for("circles.members", slug=circle.slug), 303)
 
@@ -156,10 +129,11 @@ def log(circle, membership):
 def settings(circle, membership):
     form = CircleSettingsForm(obj=circle, description=circle.description_source)
     if not form.validate_on_submit():
-        return _form_page("circles/settings.html", form, circle=circle, membership=membership)
-    changed = domain.update_settings(circle, current_user, **{f: getattr(form, f).data or (
-        False if f in ("members_can_invite", "members_may_share") else "") for f in domain.SETTINGS_FIELDS})
-    db.session.commit()
+        return form_page("circles/settings.html", form, circle=circle, membership=membership)
+    values = {f: getattr(form, f).data or (False if f in ("members_can_invite", "members_may_share") else "")
+              for f in domain.SETTINGS_FIELDS}
+    with write_unit():
+        changed = domain.update_settings(domain.lock_circle(circle.id), current_user, **values)
     flash(_("Saved, and noted in the circle's log.") if changed else _("Nothing changed."), "success")
     return redirect(url_for("home.circle", slug=circle.slug), 303)
 
@@ -174,15 +148,14 @@ def stewards(circle, membership):
     form = MakeStewardForm()
     form.member.choices = [(0, _("Choose a member"))] + [(m.id, m.name) for m in members if m.role != "steward"]
     if not form.validate_on_submit():
-        return _form_page("circles/stewards.html", form, circle=circle, membership=membership,
+        return form_page("circles/stewards.html", form, circle=circle, membership=membership,
                           stewards=[m.name for m in members if m.role == "steward"])
-    target = db.session.get(Membership, form.member.data)
     try:
-        domain.make_steward(circle, current_user, target)
-        db.session.commit()
+        with write_unit():
+            target = db.session.get(Membership, form.member.data)
+            domain.make_steward(domain.lock_circle(circle.id), current_user, target)
         flash(_("%(name)s is now a steward too.", name=target.user.shown_name), "success")
     except domain.CircleError as error:
-        db.session.rollback()
         flash(str(error), "warning")
     return redirect(url_for("circles.stewards", slug=circle.slug), 303)
 
@@ -195,7 +168,8 @@ def leave(circle, membership):
     if not form.validate_on_submit():
         return render_template("circles/leave.html", circle=circle, membership=membership, form=form)
     try:
-        domain.leave_circle(circle.id, current_user)
+        with write_unit():
+            domain.leave_circle(circle.id, current_user)
     except domain.CircleError as error:
         return render_template("circles/leave.html", circle=circle, membership=membership, form=form,
                                problem=str(error)), 409
@@ -220,12 +194,12 @@ def invitations(circle, membership):
     form = InvitationForm()
     if not form.validate_on_submit():
         return _invitations_page(circle, membership, form, status=422 if form.is_submitted() else 200)
-    raw = domain.create_invitation(circle, current_user, days=form.days.data, max_uses=form.max_uses.data,
-                                   note=form.note.data or "")
-    db.session.commit()
-    link = accounts.external_url("circles.join_link", token=raw)
+    with write_unit():
+        raw = domain.create_invitation(circle, current_user, days=form.days.data, max_uses=form.max_uses.data,
+                                       note=form.note.data or "")
+    link = external_url("circles.join_link", token=raw)
     if is_partial_request():
-        return render_template("circles/_new_link.html", link=link)
+        return render_template("circles/partials/new_link.html", link=link)
     return _invitations_page(circle, membership, InvitationForm(formdata=None), link=link)
 
 
@@ -240,11 +214,10 @@ def revoke_invitation(circle, membership, invitation_id):
         abort(404)
     if PlainForm().validate_on_submit():
         try:
-            domain.revoke_invitation(circle, current_user, invitation)
-            db.session.commit()
+            with write_unit():
+                domain.revoke_invitation(circle, current_user, domain.lock_invitation(invitation_id))
             flash(_("The link no longer works."), "success")
         except domain.CircleError as error:
-            db.session.rollback()
             flash(str(error), "warning")
     return redirect(url_for("circles.invitations", slug=circle.slug), 303)
 
@@ -258,7 +231,8 @@ def decide(circle, membership, request_id, decision):
         abort(404)
     if PlainForm().validate_on_submit():
         try:
-            request_ = domain.decide_request(circle, current_user, request_id, approve=decision == "approve")
+            with write_unit():
+                request_ = domain.decide_request(circle, current_user, request_id, approve=decision == "approve")
             flash(_("%(name)s is now a member.", name=request_.user.shown_name) if decision == "approve"
                   else _("Declined."), "success")
         except domain.CircleError as error:
@@ -288,9 +262,9 @@ def join_link(token):
     if domain.membership_of(invitation.circle_id, current_user) is not None:
         return redirect(url_for("home.circle", slug=invitation.circle.slug), 303)
     if not current_user.is_verified:
-        if domain.invitation_problem(invitation) is None:
-            domain.remember_invitation(current_user, invitation)
-            db.session.commit()
+        if domain.invitation_problem(invitation) is None and domain.pending_invitation(current_user) != invitation:
+            with write_unit():
+                domain.remember_invitation(current_user, invitation)
         return _join_page(invitation, form, token=token)
     if not form.validate_on_submit():
         return _join_page(invitation, form, token=token, status=422 if form.is_submitted() else 200)
@@ -311,7 +285,8 @@ def join_pending():
 
 def _complete_join(invitation, form, token):
     try:
-        result = domain.join(current_user, invitation.id, answer=form.answer.data or "")
+        with write_unit():
+            result = domain.join(current_user, invitation.id, answer=form.answer.data or "")
     except domain.CircleError as error:
         return _join_page(invitation, form, token=token, status=409, problem=str(error))
     if isinstance(result, Membership):

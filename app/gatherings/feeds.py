@@ -6,7 +6,7 @@ import datetime as dt
 import secrets
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ..auth.models import User
 from ..circles import domain as circles
@@ -15,19 +15,29 @@ from ..database import utcnow
 from ..extensions import db
 from .models import Answer, Feed, Gathering
 
-def feed_for(user: User, circle: Circle | None = None) -> Feed:
+def feed_of(user: User, circle: Circle | None = None) -> Feed | None:
+    """A person's own feed (no circle), or their feed of a circle; None until made."""
     circle_id = circle.id if circle else None
-    feed = db.session.scalar(select(Feed).where(Feed.user_id == user.id, Feed.circle_id.is_(circle_id)
+    return db.session.scalar(select(Feed).where(Feed.user_id == user.id, Feed.circle_id.is_(None)
                                                 if circle_id is None else Feed.circle_id == circle_id))
+
+
+def make_feed(user: User, circle: Circle | None = None) -> Feed:
+    """Make the feed's secret address, or a new one (the old one stops working)."""
+    feed = feed_of(user, circle)
     if feed is None:
-        feed = Feed(user_id=user.id, circle_id=circle_id, token=secrets.token_urlsafe(24))
+        feed = Feed(user_id=user.id, circle_id=circle.id if circle else None)
         db.session.add(feed)
-        db.session.flush()
+    feed.token = secrets.token_urlsafe(24)
     return feed
 
 
-def reset_feed(feed: Feed) -> None:
-    feed.token = secrets.token_urlsafe(24)
+def forget_feeds(user: User, circle_id: int | None = None) -> None:
+    """Leaving a circle ends its feed; deleting the account ends them all."""
+    query = delete(Feed).where(Feed.user_id == user.id)
+    if circle_id is not None:
+        query = query.where(Feed.circle_id == circle_id)
+    db.session.execute(query)
 
 
 def feed_by_token(token: str) -> Feed | None:

@@ -7,11 +7,8 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, In
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..auth.forms import valid_time_zone, zone_choices
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+from ..forms import strip
+from ..zones import valid_time_zone, zone_choices
 
 
 class CheckboxList(SelectMultipleField):
@@ -23,15 +20,15 @@ WHEN = "%Y-%m-%dT%H:%M"
 
 
 class GatheringForm(FlaskForm):
-    title = StringField(_l("What"), filters=[_strip],
+    title = StringField(_l("What"), filters=[strip],
                         validators=[DataRequired(_l("Give the gathering a name.")), Length(max=120)])
     description = TextAreaField(_l("Details"), validators=[Optional(), Length(max=5000)])
     starts_local = DateTimeLocalField(_l("Starts"), format=WHEN,
                                       validators=[InputRequired(_l("Choose when it starts."))])
     ends_local = DateTimeLocalField(_l("Ends"), format=WHEN, validators=[InputRequired(_l("Choose when it ends."))])
     time_zone = SelectField(_l("Time zone"), validators=[InputRequired(), valid_time_zone], validate_choice=False)
-    place = StringField(_l("Where (an address)"), filters=[_strip], validators=[Optional(), Length(max=200)])
-    online_url = StringField(_l("Online link (optional)"), filters=[_strip], validators=[Optional(), Length(max=500)])
+    place = StringField(_l("Where (an address)"), filters=[strip], validators=[Optional(), Length(max=200)])
+    online_url = StringField(_l("Online link (optional)"), filters=[strip], validators=[Optional(), Length(max=500)])
     capacity = IntegerField(_l("Seats (leave empty for no limit)"),
                             validators=[Optional(), NumberRange(1, 10000, _l("At least 1 seat."))])
     max_guests = IntegerField(_l("Guests each person may bring"), default=0,
@@ -60,11 +57,11 @@ class NewGatheringForm(GatheringForm):
 
 
 class SeriesForm(FlaskForm):
-    title = StringField(_l("What"), filters=[_strip],
+    title = StringField(_l("What"), filters=[strip],
                         validators=[DataRequired(_l("Give the gathering a name.")), Length(max=120)])
     description = TextAreaField(_l("Details"), validators=[Optional(), Length(max=5000)])
-    place = StringField(_l("Where (an address)"), filters=[_strip], validators=[Optional(), Length(max=200)])
-    online_url = StringField(_l("Online link (optional)"), filters=[_strip], validators=[Optional(), Length(max=500)])
+    place = StringField(_l("Where (an address)"), filters=[strip], validators=[Optional(), Length(max=200)])
+    online_url = StringField(_l("Online link (optional)"), filters=[strip], validators=[Optional(), Length(max=500)])
     capacity = IntegerField(_l("Seats (leave empty for no limit)"), validators=[Optional(), NumberRange(1, 10000)])
 
 
@@ -72,12 +69,12 @@ class AnswerForm(FlaskForm):
     response = RadioField(_l("Are you coming?"), validators=[InputRequired(_l("Choose an answer."))], choices=[
         ("going", _l("I'm coming")), ("maybe", _l("Maybe")), ("cant", _l("Can't come"))])
     guests = IntegerField(_l("Guests I bring"), default=0, validators=[Optional(), NumberRange(0, 20)])
-    message = TextAreaField(_l("A word for the hosts (optional)"), filters=[_strip],
+    message = TextAreaField(_l("A word for the hosts (optional)"), filters=[strip],
                             validators=[Optional(), Length(max=500)])
 
 
 class CancelForm(FlaskForm):
-    reason = TextAreaField(_l("Why is it cancelled?"), filters=[_strip],
+    reason = TextAreaField(_l("Why is it cancelled?"), filters=[strip],
                            validators=[DataRequired(_l("Say why, so people know what happened.")), Length(max=300)])
 
 
@@ -87,15 +84,15 @@ class MoveForm(FlaskForm):
 
 
 class SlotForm(FlaskForm):
-    title = StringField(_l("What is needed"), filters=[_strip],
+    title = StringField(_l("What is needed"), filters=[strip],
                         validators=[DataRequired(_l("Say what the slot is for.")), Length(max=120)])
     needed = IntegerField(_l("How many people"), default=1,
                           validators=[InputRequired(), NumberRange(1, 100, _l("Between 1 and 100 people."))])
 
 
 class GuestForm(FlaskForm):
-    name = StringField(_l("Your name"), filters=[_strip],
+    name = StringField(_l("Your name"), filters=[strip],
                        validators=[DataRequired(_l("Please tell us your name.")), Length(max=80)])
-    email = EmailField(_l("Your email"), filters=[_strip], validators=[
+    email = EmailField(_l("Your email"), filters=[strip], validators=[
         InputRequired(_l("Please give your email address.")), Length(max=320),
         Email(_l("That doesn't look like an email address."), check_deliverability=False)])

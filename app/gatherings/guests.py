@@ -8,12 +8,14 @@ import secrets
 from ..i18n import _
 from sqlalchemy import func, select
 
-from ..auth.domain import external_url, new_token, normalize_email, token_hash
-from ..database import write_transaction
+from ..auth.domain import normalize_email
 from ..extensions import db
+from ..links import external_url
 from ..mail import queue_mail
-from .domain import GatheringError, _check_open, _lock, _promote, _release, _seat_or_wait
+from ..tokens import new_token, token_hash
+from .errors import GatheringError
 from .models import Answer, Gathering
+from .seats import check_open, lock_gathering, promote, release, seat_or_wait
 
 def open_publicly(gathering: Gathering) -> str:
     if not gathering.public_token:
@@ -33,24 +35,23 @@ def by_public_token(token: str) -> Gathering | None:
 
 def guest_answer(gathering_id: int, name: str, email: str) -> None:
     """A guest asks for a place: nothing is held until they confirm by mail.
-    One answer per email per gathering. Commits."""
+    One answer per email per gathering."""
     email = normalize_email(email)
-    with write_transaction():
-        gathering = _lock(gathering_id)
-        _check_open(gathering, 0)
-        raw, hashed = new_token()
-        existing = db.session.scalar(select(Answer).where(Answer.gathering_id == gathering.id,
-                                                          func.lower(Answer.guest_email) == email))
-        if existing is None:
-            existing = Answer(gathering_id=gathering.id, guest_email=email, response="going", state="unconfirmed")
-            db.session.add(existing)
-        existing.guest_name, existing.guest_token_hash = name.strip()[:80], hashed
-        queue_mail(email, _("Confirm your place: %(title)s", title=gathering.title), "gatherings/mail/guest.txt",
-                   gathering=gathering, name=existing.guest_name,
-                   confirm_url=external_url("gatherings.guest", token=gathering.public_token, action="confirm",
-                                            answer=raw),
-                   cancel_url=external_url("gatherings.guest", token=gathering.public_token, action="cancel",
-                                           answer=raw))
+    gathering = lock_gathering(gathering_id)
+    check_open(gathering, 0)
+    raw, hashed = new_token()
+    existing = db.session.scalar(select(Answer).where(Answer.gathering_id == gathering.id,
+                                                      func.lower(Answer.guest_email) == email))
+    if existing is None:
+        existing = Answer(gathering_id=gathering.id, guest_email=email, response="going", state="unconfirmed")
+        db.session.add(existing)
+    existing.guest_name, existing.guest_token_hash = name.strip()[:80], hashed
+    queue_mail(email, _("Confirm your place: %(title)s", title=gathering.title), "gatherings/mail/guest.txt",
+               gathering=gathering, name=existing.guest_name,
+               confirm_url=external_url("gatherings.guest", token=gathering.public_token, action="confirm",
+                                        answer=raw),
+               cancel_url=external_url("gatherings.guest", token=gathering.public_token, action="cancel",
+                                       answer=raw))
 
 
 def by_guest_token(raw: str) -> Answer | None:
@@ -66,25 +67,23 @@ def _guest(gathering: Gathering, raw: str) -> Answer:
 
 
 def confirm_guest(gathering_id: int, raw: str) -> Answer:
-    with write_transaction():
-        gathering = _lock(gathering_id)
-        guest = _guest(gathering, raw)
-        if guest.state == "unconfirmed":
-            if not gathering.public_token:
-                raise GatheringError(_("The hosts no longer take answers from outside the circle."))
-            _check_open(gathering, 0)
-            guest.state = "none"
-            _seat_or_wait(gathering, guest)
-        return guest
+    gathering = lock_gathering(gathering_id)
+    guest = _guest(gathering, raw)
+    if guest.state == "unconfirmed":
+        if not gathering.public_token:
+            raise GatheringError(_("The hosts no longer take answers from outside the circle."))
+        check_open(gathering, 0)
+        guest.state = "none"
+        seat_or_wait(gathering, guest)
+    return guest
 
 
 def cancel_guest(gathering_id: int, raw: str) -> None:
-    with write_transaction():
-        gathering = _lock(gathering_id)
-        guest = _guest(gathering, raw)
-        freed = _release(gathering, guest)
-        db.session.delete(guest)
-        if freed:
-            _promote(gathering)
+    gathering = lock_gathering(gathering_id)
+    guest = _guest(gathering, raw)
+    freed = release(gathering, guest)
+    db.session.delete(guest)
+    if freed:
+        promote(gathering)
 
 

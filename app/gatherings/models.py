@@ -16,11 +16,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
 from ..circles.models import Circle
-from ..database import UTCDateTime, utcnow
+from ..database import Counter, UTCDateTime, utcnow
 from ..extensions import db
 
-STATUSES = ("tentative", "confirmed", "cancelled")
-RESPONSES = ("going", "maybe", "cant")
 # seated: has a seat; waiting: on the waitlist; asking: waits for a host's
 # approval; unconfirmed: a guest who has not yet confirmed by mail; none: no
 # seat needed (maybe, can't go).
@@ -101,6 +99,9 @@ class Gathering(db.Model):
     host: Mapped[User | None] = relationship()
     series: Mapped[Series | None] = relationship()
 
+    # Seats are taken with app.database.take, never past capacity + extra_seats.
+    counter = Counter(taken="seats_taken", limit=("capacity", "extra_seats"))
+
     @property
     def seats_left(self) -> int | None:
         return seats_left(self.capacity, self.extra_seats, self.seats_taken)
@@ -144,6 +145,40 @@ class ListedGathering:
         return self.status == "cancelled"
 
 
+@dataclass(frozen=True, slots=True)
+class PastGathering:
+    """A gathering in the list of what a circle did, with who came."""
+    id: int
+    title: str
+    starts_local: dt.datetime
+    ends_local: dt.datetime
+    time_zone: str
+    came: tuple[str, ...] = ()
+
+    COLUMNS = ("id", "title", "starts_local", "ends_local", "time_zone")
+
+
+@dataclass(frozen=True, slots=True)
+class NextGathering:
+    """A gathering in a person's lists across circles (the home page): what,
+    when, and in which circle."""
+    id: int
+    circle_id: int
+    title: str
+    starts_local: dt.datetime
+    ends_local: dt.datetime
+    time_zone: str
+    status: str
+    circle_slug: str
+    circle_name: str
+
+    COLUMNS = ("id", "circle_id", "title", "starts_local", "ends_local", "time_zone", "status")
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == "cancelled"
+
+
 class Cohost(db.Model):
     __tablename__ = "gathering_cohosts"
 
@@ -173,6 +208,9 @@ class Answer(db.Model):
     guest_email: Mapped[str | None] = mapped_column(String(320))
     guest_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     response: Mapped[str] = mapped_column(String(10))
+    # seated: has a seat; waiting: on the waitlist; asking: waits for a host's
+    # approval; unconfirmed: a guest who has not yet confirmed by mail; none: no
+    # seat needed (maybe, can't go).
     state: Mapped[str] = mapped_column(String(12), default="none")
     guests: Mapped[int] = mapped_column(default=0)
     message: Mapped[str] = mapped_column(String(500), default="")
@@ -212,6 +250,8 @@ class Slot(db.Model):
     title: Mapped[str] = mapped_column(String(120))
     needed: Mapped[int] = mapped_column()
     taken: Mapped[int] = mapped_column(default=0)
+
+    counter = Counter(taken="taken", limit=("needed",))
 
 
 class SlotTaker(db.Model):

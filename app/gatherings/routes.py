@@ -1,31 +1,31 @@
-"""Gathering views: thin; the rules live in domain.py, series.py, guests.py, feeds.py."""
+"""Gathering views: thin. Each write is one unit (``write_unit``) opened here;
+the rules live in domain.py, seats.py, slots.py, series.py, guests.py, feeds.py."""
 
 from __future__ import annotations
 
 from urllib.parse import quote_plus
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from ..i18n import _, ngettext
 from flask_login import current_user, login_required
 
-from ..auth import domain as accounts
-from ..auth.access import client_key
-from ..auth.forms import PlainForm
+from ..auth.domain import normalize_email
 from ..auth.models import User
 from ..circles import domain as circles
 from ..circles.access import circle_page
 from ..circles.models import Circle
-from ..database import utcnow
+from ..database import utcnow, write_unit
 from ..extensions import db, limiter
+from ..forms import PlainForm, form_page, show_error
 from ..htmx import is_partial_request
 from ..i18n import N_
+from ..limits import client_key, configured
+from ..links import external_url
 from ..templating import word_table
-from . import bp, domain, feeds, guests, series
-from .domain import GatheringError
+from . import bp, domain, feeds, guests, queries, seats, series, slots
+from .errors import GatheringError
 from .forms import AnswerForm, CancelForm, GatheringForm, GuestForm, MoveForm, NewGatheringForm, SeriesForm, SlotForm
 from .models import Gathering, Series, Slot
-
-accounts.on_account_deleted(domain.withdraw_all)
 
 
 def _gathering(circle, gathering_id: int) -> Gathering:
@@ -48,20 +48,12 @@ def _back(circle, gathering_id: int):
     return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering_id), 303)
 
 
-def _form_error(form, error: GatheringError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error)]
-    else:
-        form.form_errors.append(str(error))
-
-
 def map_link(place: str) -> str:
     # A link out, built from the address and URL-encoded; no map tiles on our pages.
     return "https://www.openstreetmap.org/search?query=" + quote_plus(place)
 
 
-# Words every row of a list of gatherings may show (templates/gatherings/_item.html).
+# Words every row of a list of gatherings may show (templates/gatherings/macros.html).
 word_table("gathering_item", {
     "seated": N_("you are coming"), "waiting": N_("you are on the waitlist"), "asking": N_("waiting for the hosts"),
     "none": N_("you answered"), "unconfirmed": "", "cancelled": N_("cancelled"), "tentative": N_("not yet certain"),
@@ -75,7 +67,7 @@ word_table("gathering_item", {
 @circle_page()
 def upcoming(circle, membership):
     page = max(1, request.args.get("page", 1, type=int))
-    items, states, more = domain.upcoming(circle, current_user, page)
+    items, states, more = queries.upcoming(circle, current_user, page)
     return render_template("gatherings/upcoming.html", circle=circle, membership=membership, gatherings=items,
                            states=states, page=page, more=more)
 
@@ -85,9 +77,9 @@ def upcoming(circle, membership):
 @circle_page()
 def past(circle, membership):
     page = max(1, request.args.get("page", 1, type=int))
-    items, more = domain.past(circle, page)
+    items, more = queries.past(circle, page)
     return render_template("gatherings/past.html", circle=circle, membership=membership, gatherings=items,
-                           came=domain.who_came(items), page=page, more=more)
+                           page=page, more=more)
 
 
 # --- posting ----------------------------------------------------------------------------
@@ -112,48 +104,46 @@ def new(circle, membership):
     members = circles.members(circle)
     form = NewGatheringForm(members=members, time_zone=circle.time_zone)
     if form.validate_on_submit():
+        fields = _gathering_fields(form)
+        cohosts = _chosen_cohosts(form, circle)
         try:
-            fields = _gathering_fields(form)
-            if form.repeat.data:
-                _series, made = series.create_series(
-                    circle, current_user, freq=form.repeat.data, interval=form.interval.data or 1,
-                    setpos=form.setpos.data, until=form.until.data, cohosts=_chosen_cohosts(form, circle),
-                    **fields)
-                first = made[0] if made else None
-            else:
-                first = domain.create_gathering(circle, current_user, status=form.status.data,
-                                                cohosts=_chosen_cohosts(form, circle), **fields)
-            db.session.commit()
+            with write_unit():
+                if form.repeat.data:
+                    _series, made = series.create_series(
+                        circle, current_user, freq=form.repeat.data, interval=form.interval.data or 1,
+                        setpos=form.setpos.data, until=form.until.data, cohosts=cohosts, **fields)
+                    first = made[0].id if made else None
+                else:
+                    first = domain.create_gathering(circle, current_user, status=form.status.data,
+                                                    cohosts=cohosts, **fields).id
         except GatheringError as error:
-            db.session.rollback()
-            _form_error(form, error)
+            show_error(form, error)
         else:
             flash(_("Posted. Your neighbours can answer now."), "success")
             if first is None:
                 return redirect(url_for("gatherings.upcoming", slug=circle.slug), 303)
-            return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=first.id), 303)
-    status = 422 if form.is_submitted() else 200
-    return render_template("gatherings/new.html", circle=circle, membership=membership, form=form), status
+            return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=first), 303)
+    return form_page("gatherings/new.html", form, circle=circle, membership=membership)
 
 
 # --- one gathering ----------------------------------------------------------------------
 
 def _detail_context(circle, membership, gathering, answer_form=None):
-    answers = domain.answers_of(gathering)
+    answers = queries.answers_of(gathering)
     manage = domain.can_manage(gathering, current_user, membership)
     mine = next((a for a in answers if a.user_id == current_user.id), None)
     form = answer_form or AnswerForm(response=mine.response if mine else None, guests=mine.guests if mine else 0)
     return {
         "circle": circle, "membership": membership, "gathering": gathering, "answers": answers,
         "seated": [a for a in answers if a.state == "seated"],
-        "waiting": domain.waitlist(gathering), "asking": [a for a in answers if a.state == "asking"],
+        "waiting": seats.waitlist(gathering), "asking": [a for a in answers if a.state == "asking"],
         "maybe": [a for a in answers if a.response == "maybe"], "mine": mine, "form": form,
-        "manage": manage, "slots": domain.slots_of(gathering), "cohosts": domain.cohosts(gathering),
+        "manage": manage, "slots": queries.slots_of(gathering), "cohosts": queries.cohosts(gathering),
         "plain_form": PlainForm(), "slot_form": SlotForm(), "move_form": MoveForm(),
         "map_link": map_link(gathering.place) if gathering.place else None,
         "past": gathering.ends_at <= utcnow(),
         "share_allowed": circle.members_may_share or membership.is_steward,
-        "public_url": accounts.external_url("gatherings.public", token=gathering.public_token)
+        "public_url": external_url("gatherings.public", token=gathering.public_token)
         if gathering.public_token else None,
     }
 
@@ -175,21 +165,21 @@ def answer(circle, membership, gathering_id):
     status = 200
     if form.validate_on_submit():
         try:
-            domain.answer(gathering.id, current_user, form.response.data, form.guests.data or 0,
-                          form.message.data or "")
+            with write_unit():
+                seats.answer(gathering.id, current_user, form.response.data, form.guests.data or 0,
+                             form.message.data or "")
             if not is_partial_request():
                 return _back(circle, gathering.id)
             form = None
         except GatheringError as error:
-            db.session.rollback()
-            _form_error(form, error)
+            show_error(form, error)
             status = 422
     else:
         status = 422
     gathering = db.session.get(Gathering, gathering_id)
     context = _detail_context(circle, membership, gathering, answer_form=form)
     if is_partial_request():
-        return render_template("gatherings/_answer.html", **context), status
+        return render_template("gatherings/partials/answer.html", **context), status
     return render_template("gatherings/detail.html", **context), status
 
 
@@ -199,7 +189,8 @@ def answer(circle, membership, gathering_id):
 def withdraw(circle, membership, gathering_id):
     gathering = _gathering(circle, gathering_id)
     if PlainForm().validate_on_submit():
-        domain.withdraw(gathering.id, current_user)
+        with write_unit():
+            seats.withdraw(gathering.id, current_user)
         flash(_("Your answer is withdrawn."), "info")
     return _back(circle, gathering.id)
 
@@ -213,7 +204,7 @@ def ics(circle, membership, gathering_id):
 
 
 def _calendar_response(gatherings, name, filename):
-    body = feeds.calendar(gatherings, name, lambda g: accounts.external_url(
+    body = feeds.calendar(gatherings, name, lambda g: external_url(
         "gatherings.detail", slug=g.circle.slug, gathering_id=g.id))
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
@@ -230,25 +221,23 @@ def edit(circle, membership, gathering_id):
     gathering = _managed(circle, membership, gathering_id)
     members = circles.members(circle)
     form = GatheringForm(obj=gathering, members=members, description=gathering.description_source,
-                         cohosts=[u.id for u in domain.cohosts(gathering)])
+                         cohosts=[u.id for u in queries.cohosts(gathering)])
     if form.validate_on_submit():
+        fields = _gathering_fields(form) | {"status": form.status.data if not gathering.is_cancelled
+                                             else gathering.status}
+        cohosts = _chosen_cohosts(form, circle)
         try:
-            fields = _gathering_fields(form) | {"status": form.status.data if not gathering.is_cancelled
-                                                 else gathering.status}
-            changed = domain.update_gathering(gathering.id, current_user, membership, **fields)
-            if domain.set_cohosts(db.session.get(Gathering, gathering_id), _chosen_cohosts(form, circle),
-                                  actor=current_user):
-                changed.append("cohosts")
-            db.session.commit()
+            with write_unit():
+                changed = domain.update_gathering(gathering_id, current_user, membership, **fields)
+                if domain.set_cohosts(db.session.get(Gathering, gathering_id), cohosts, actor=current_user):
+                    changed.append("cohosts")
         except GatheringError as error:
-            db.session.rollback()
-            _form_error(form, error)
+            show_error(form, error)
         else:
             flash(_("Saved.") if changed else _("Nothing changed."), "success")
             return _back(circle, gathering_id)
-    status = 422 if form.is_submitted() else 200
-    return render_template("gatherings/edit.html", circle=circle, membership=membership, gathering=gathering,
-                           form=form), status
+    return form_page("gatherings/edit.html", form, circle=circle, membership=membership,
+                     gathering=db.session.get(Gathering, gathering_id))
 
 
 @bp.route("/c/<slug>/gatherings/<int:gathering_id>/cancel", methods=["GET", "POST"])
@@ -259,16 +248,15 @@ def cancel(circle, membership, gathering_id):
     form = CancelForm()
     if form.validate_on_submit():
         try:
-            domain.cancel_gathering(gathering.id, current_user, membership, form.reason.data)
+            with write_unit():
+                domain.cancel_gathering(gathering.id, current_user, membership, form.reason.data)
         except GatheringError as error:
-            db.session.rollback()
-            _form_error(form, error)
+            show_error(form, error)
         else:
             flash(_("Cancelled. Everyone coming or waiting is told."), "info")
             return _back(circle, gathering_id)
-    status = 422 if form.is_submitted() else 200
-    return render_template("gatherings/cancel.html", circle=circle, membership=membership, gathering=gathering,
-                           form=form), status
+    return form_page("gatherings/cancel.html", form, circle=circle, membership=membership,
+                     gathering=db.session.get(Gathering, gathering_id))
 
 
 @bp.route("/c/<slug>/gatherings/<int:gathering_id>/skip", methods=["POST"])
@@ -279,7 +267,8 @@ def skip(circle, membership, gathering_id):
     if gathering.series_id is None:
         abort(404)
     if PlainForm().validate_on_submit():
-        series.skip_occurrence(gathering.id, current_user, membership)
+        with write_unit():
+            series.skip_occurrence(gathering.id, current_user, membership)
         flash(_("Skipped this time. The series goes on."), "info")
     return _back(circle, gathering_id)
 
@@ -302,10 +291,11 @@ def edit_series(circle, membership, series_id):
                   "place": form.place.data or "", "online_url": form.online_url.data or "",
                   "capacity": form.capacity.data}
         try:
-            changed, kept = series.edit_series(found, current_user, membership, **values)
+            with write_unit():
+                changed, kept = series.edit_series(db.session.get(Series, series_id), current_user, membership,
+                                                   **values)
         except GatheringError as error:
-            db.session.rollback()
-            _form_error(form, error)
+            show_error(form, error)
         else:
             message = ngettext("Changed %(num)s coming date.", "Changed %(num)s coming dates.", changed)
             if kept:
@@ -315,9 +305,8 @@ def edit_series(circle, membership, series_id):
                                           "edit those one by one.", kept)
             flash(message, "success")
             return redirect(url_for("gatherings.upcoming", slug=circle.slug), 303)
-    status = 422 if form.is_submitted() else 200
-    return render_template("gatherings/series.html", circle=circle, membership=membership, series=found,
-                           form=form), status
+    return form_page("gatherings/series.html", form, circle=circle, membership=membership,
+                     series=db.session.get(Series, series_id))
 
 
 @bp.route("/c/<slug>/gatherings/<int:gathering_id>/answers/<int:answer_id>/<any(approve, decline):decision>",
@@ -328,7 +317,8 @@ def decide(circle, membership, gathering_id, answer_id, decision):
     gathering = _managed(circle, membership, gathering_id)
     if PlainForm().validate_on_submit():
         try:
-            domain.decide_asking(gathering.id, answer_id, approve=decision == "approve")
+            with write_unit():
+                seats.decide_asking(gathering.id, answer_id, approve=decision == "approve")
         except GatheringError as error:
             flash(str(error), "warning")
     return _back(circle, gathering_id)
@@ -342,7 +332,8 @@ def move(circle, membership, gathering_id, answer_id):
     form = MoveForm()
     if form.validate_on_submit():
         try:
-            domain.move(gathering.id, answer_id, form.to.data, current_user, form.over_capacity.data)
+            with write_unit():
+                seats.move(gathering.id, answer_id, form.to.data, current_user, form.over_capacity.data)
         except GatheringError as error:
             flash(str(error), "warning")
     return _back(circle, gathering_id)
@@ -354,8 +345,9 @@ def move(circle, membership, gathering_id, answer_id):
 def close(circle, membership, gathering_id):
     gathering = _managed(circle, membership, gathering_id)
     if PlainForm().validate_on_submit():
-        domain.set_answers_closed(gathering, not gathering.answers_closed)
-        db.session.commit()
+        with write_unit():
+            found = seats.lock_gathering(gathering.id)
+            domain.set_answers_closed(found, not found.answers_closed)
     return _back(circle, gathering_id)
 
 
@@ -365,10 +357,10 @@ def close(circle, membership, gathering_id):
 def attendance(circle, membership, gathering_id):
     gathering = _managed(circle, membership, gathering_id)
     if PlainForm().validate_on_submit():
-        came = {int(v) for v in request.form.getlist("came") if v.isdigit()}
+        came = {int(v) for v in request.form.getlist("came") if v.isascii() and v.isdigit()}
         try:
-            domain.mark_attendance(gathering, came)
-            db.session.commit()
+            with write_unit():
+                domain.mark_attendance(seats.lock_gathering(gathering.id), came)
             flash(_("Noted who came. Thank you for hosting."), "success")
         except GatheringError as error:
             flash(str(error), "warning")
@@ -383,11 +375,12 @@ def share(circle, membership, gathering_id):
     if not (circle.members_may_share or membership.is_steward):
         abort(403)
     if PlainForm().validate_on_submit():
-        if gathering.public_token:
-            guests.close_publicly(gathering)
-        else:
-            guests.open_publicly(gathering)
-        db.session.commit()
+        with write_unit():
+            found = seats.lock_gathering(gathering.id)
+            if found.public_token:
+                guests.close_publicly(found)
+            else:
+                guests.open_publicly(found)
     return _back(circle, gathering_id)
 
 
@@ -402,10 +395,9 @@ def add_slot(circle, membership, gathering_id):
     try:
         if not form.validate_on_submit():
             raise GatheringError(" ".join(str(e) for errors in form.errors.values() for e in errors))
-        domain.add_slot(gathering, form.title.data, form.needed.data)
-        db.session.commit()
+        with write_unit():
+            slots.add_slot(seats.lock_gathering(gathering.id), form.title.data, form.needed.data)
     except GatheringError as error:
-        db.session.rollback()
         flash(str(error), "warning")
     return _back(circle, gathering_id)
 
@@ -425,11 +417,12 @@ def slot(circle, membership, gathering_id, slot_id, action):
     gathering = _gathering(circle, gathering_id)
     chosen = _slot(gathering, slot_id)
     if PlainForm().validate_on_submit():
-        if action == "take":
-            if not domain.take_slot(chosen.id, current_user):
-                flash(_("That slot is already full. Thank you all the same!"), "info")
-        else:
-            domain.leave_slot(chosen.id, current_user)
+        with write_unit():
+            took = slots.take_slot(chosen.id, current_user) if action == "take" else True
+            if action == "leave":
+                slots.leave_slot(chosen.id, current_user)
+        if not took:
+            flash(_("That slot is already full. Thank you all the same!"), "info")
     return _back(circle, gathering_id)
 
 
@@ -439,16 +432,20 @@ def slot(circle, membership, gathering_id, slot_id, action):
 @login_required
 @circle_page()
 def calendars(circle, membership):
-    mine, ours = feeds.feed_for(current_user), feeds.feed_for(current_user, circle)
-    if request.method == "POST" and PlainForm().validate_on_submit():
-        feeds.reset_feed(mine if request.form.get("which") == "mine" else ours)
-        flash(_("Made a new address. The old one no longer works: subscribe again with the new one."), "success")
-    db.session.commit()
+    """The secret calendar addresses, made on request (a GET never writes)."""
     if request.method == "POST":
+        if PlainForm().validate_on_submit():
+            with write_unit():
+                existed = feeds.feed_of(current_user, circle if request.form.get("which") == "ours" else None)
+                feeds.make_feed(current_user, circle if request.form.get("which") == "ours" else None)
+            if existed:
+                flash(_("Made a new address. The old one no longer works: subscribe again with the new one."),
+                      "success")
         return redirect(url_for("gatherings.calendars", slug=circle.slug), 303)
+    mine, ours = feeds.feed_of(current_user), feeds.feed_of(current_user, circle)
     return render_template("gatherings/calendars.html", circle=circle, membership=membership,
-                           mine=accounts.external_url("gatherings.feed", token=mine.token),
-                           ours=accounts.external_url("gatherings.feed", token=ours.token), form=PlainForm())
+                           mine=external_url("gatherings.feed", token=mine.token) if mine else None,
+                           ours=external_url("gatherings.feed", token=ours.token) if ours else None)
 
 
 @bp.route("/feeds/<token>.ics")
@@ -471,25 +468,24 @@ def _public(token) -> Gathering:
 
 
 def _guest_email_key() -> str:
-    return "guest:" + accounts.normalize_email(request.form.get("email", ""))
+    return "guest:" + normalize_email(request.form.get("email", ""))
 
 
 @bp.route("/g/<token>", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LIMIT_GUEST_PER_EMAIL"], key_func=_guest_email_key, methods=["POST"])
-@limiter.limit(lambda: current_app.config["LIMIT_GUEST_PER_IP"], key_func=client_key, methods=["POST"])
+@limiter.limit(configured("LIMIT_GUEST_PER_EMAIL"), key_func=_guest_email_key, methods=["POST"])
+@limiter.limit(configured("LIMIT_GUEST_PER_IP"), key_func=client_key, methods=["POST"])
 def public(token):
     gathering = _public(token)
     form = GuestForm()
     if form.validate_on_submit():
         try:
-            guests.guest_answer(gathering.id, form.name.data, form.email.data)
+            with write_unit():
+                guests.guest_answer(gathering.id, form.name.data, form.email.data)
             return render_template("gatherings/public_sent.html", gathering=gathering, email=form.email.data)
         except GatheringError as error:
-            db.session.rollback()
-            form.form_errors.append(str(error))
-    status = 422 if form.is_submitted() else 200
-    return render_template("gatherings/public.html", gathering=gathering, form=form,
-                           map_link=map_link(gathering.place) if gathering.place else None), status
+            show_error(form, error)
+    return form_page("gatherings/public.html", form, gathering=gathering,
+                     map_link=map_link(gathering.place) if gathering.place else None)
 
 
 @bp.route("/g/<token>/<any(confirm, cancel):action>/<answer>", methods=["GET", "POST"], endpoint="guest")
@@ -502,13 +498,15 @@ def guest_link(token, action, answer):
     problem = None
     if form.validate_on_submit():
         try:
-            if action == "confirm":
-                confirmed = guests.confirm_guest(gathering.id, answer)
-                return render_template("gatherings/guest_done.html", gathering=gathering, answer=confirmed)
-            guests.cancel_guest(gathering.id, answer)
-            return render_template("gatherings/guest_done.html", gathering=gathering, answer=None)
+            with write_unit():
+                if action == "confirm":
+                    confirmed = guests.confirm_guest(gathering.id, answer)
+                else:
+                    guests.cancel_guest(gathering.id, answer)
+                    confirmed = None
+            return render_template("gatherings/guest_done.html", gathering=db.session.get(Gathering, gathering.id),
+                                   answer=confirmed)
         except GatheringError as error:
-            db.session.rollback()
             problem = str(error)
     return render_template("gatherings/guest_link.html", gathering=gathering, form=form, action=action,
                            problem=problem), 409 if problem else 200

@@ -11,9 +11,11 @@ from sqlalchemy import select
 
 from ..auth.models import User
 from ..circles.models import Circle, Membership
-from ..database import utcnow, write_transaction
+from ..database import utcnow
 from ..extensions import db
-from .domain import GatheringError, _check_link, _check_times, create_gathering, local_of, localize, update_gathering
+from ..zones import local_of, localize
+from .domain import check_capacity, check_link, check_times, create_gathering, update_gathering
+from .errors import GatheringError
 from .models import Answer, Gathering, Series
 
 def weeks_ahead() -> int:
@@ -46,7 +48,7 @@ def create_series(circle: Circle, host: User, *, freq: str, interval: int = 1, s
     """
     starts_local, ends_local = fields.pop("starts_local"), fields.pop("ends_local")
     time_zone = fields.pop("time_zone", None) or circle.time_zone
-    _check_times(starts_local, ends_local, time_zone)
+    check_times(starts_local, ends_local, time_zone)
     if freq not in ("weekly", "monthly_date", "monthly_weekday") or not 1 <= interval <= 52:
         raise GatheringError(_("Choose how often it repeats."), "freq")
     if freq == "monthly_weekday" and setpos not in (1, 2, 3, 4, -1):
@@ -68,12 +70,14 @@ def create_series(circle: Circle, host: User, *, freq: str, interval: int = 1, s
 
 
 def extend_series(series: Series, now: dt.datetime | None = None) -> list[Gathering]:
-    """Make the series' occurrences up to some weeks ahead (in the caller's transaction)."""
+    """Make the series' occurrences up to some weeks ahead."""
     now = now or utcnow()
     horizon = local_of(now + dt.timedelta(weeks=weeks_ahead()), series.time_zone).replace(tzinfo=None)
     after = series.generated_until or (series.first_local - dt.timedelta(seconds=1))
     circle = db.session.get(Circle, series.circle_id)
     host = db.session.get(User, series.template["host_id"])
+    if host is None or host.is_deleted:
+        return []
     made = []
     # Inclusive of the horizon: the next top-up starts strictly after it.
     for occurrence in rule_for(series).between(after, horizon, inc=True):
@@ -98,48 +102,55 @@ def extend_series(series: Series, now: dt.datetime | None = None) -> list[Gather
     return made
 
 
-def extend_all() -> int:
-    """Top up every series (``flask gatherings extend``). Returns how many were made."""
-    total = 0
-    for series_id in db.session.scalars(select(Series.id)).all():
-        with write_transaction():
-            series = db.session.scalars(select(Series).where(Series.id == series_id).with_for_update()).one()
-            total += len(extend_series(series))
-    return total
+def series_ids() -> list[int]:
+    return list(db.session.scalars(select(Series.id).order_by(Series.id)))
 
 
 def edit_series(series: Series, actor: User, membership: Membership | None, **values) -> tuple[int, int]:
     """Change a series' template and the future occurrences nobody has answered
-    yet (the host's own seat aside). Returns (changed, left alone). Commits.
+    yet (the host's own seat aside). Returns (changed, left alone). Every date
+    is checked before anything is written, and all is one write unit: a date
+    that cannot take the change leaves the series and every date as they were.
 
     :raise GatheringError: a bad link or capacity; then nothing is changed.
     """
     if "online_url" in values:
-        values["online_url"] = _check_link(values["online_url"])
-    if values.get("capacity") is not None and values["capacity"] < 1:
-        raise GatheringError(_("A capacity is at least 1, or leave it empty for no limit."), "capacity")
+        values["online_url"] = check_link(values["online_url"])
+    check_capacity(values.get("capacity"))
     template = dict(series.template)
+    answered = (select(Answer.gathering_id).where(Answer.user_id.is_distinct_from(template.get("host_id")))
+                .scalar_subquery())
+    future = list(db.session.scalars(select(Gathering).where(
+        Gathering.series_id == series.id, Gathering.starts_at > utcnow(), Gathering.detached.is_(False),
+        Gathering.status != "cancelled").order_by(Gathering.id)))
+    untouched = set(db.session.scalars(select(Gathering.id).where(
+        Gathering.id.in_([g.id for g in future]), Gathering.id.in_(answered))).all())
+    to_change = [g for g in future if g.id not in untouched]
+    capacity = values.get("capacity")
+    for gathering in to_change:
+        if capacity is not None and capacity + gathering.extra_seats < gathering.seats_taken:
+            raise GatheringError(_("%(n)s seats are already taken on %(date)s: the capacity cannot be lower.",
+                                   n=gathering.seats_taken, date=gathering.starts_local.strftime("%d %b")),
+                                 "capacity")
     for key in ("title", "place", "online_url", "capacity", "max_guests", "needs_approval"):
         if key in values:
             template[key] = values[key]
     if "description" in values:
         template["description_source"] = values["description"]
     series.template = template
-    db.session.commit()
-    answered = (select(Answer.gathering_id).where(Answer.user_id.is_distinct_from(template["host_id"]))
-                .scalar_subquery())
-    future = db.session.scalars(select(Gathering.id).where(
-        Gathering.series_id == series.id, Gathering.starts_at > utcnow(), Gathering.detached.is_(False),
-        Gathering.status != "cancelled")).all()
-    untouched = set(db.session.scalars(select(Gathering.id).where(Gathering.id.in_(future),
-                                                                  Gathering.id.in_(answered))).all())
-    changed = 0
-    for gathering_id in future:
-        if gathering_id in untouched:
-            continue
-        update_gathering(gathering_id, actor, membership, detach=False, **values)
-        changed += 1
-    return changed, len(untouched)
+    for gathering in to_change:
+        update_gathering(gathering.id, actor, membership, detach=False, **values)
+    return len(to_change), len(untouched)
+
+
+def stop_series_of(user: User) -> None:
+    """Account deletion: the series this person hosts make no new dates (the
+    dates already made stay, like their single gatherings, hosted by a former
+    member)."""
+    today = utcnow().date()
+    for series in db.session.scalars(select(Series)):
+        if series.template.get("host_id") == user.id and (series.until is None or series.until > today):
+            series.until = today
 
 
 def skip_occurrence(gathering_id: int, actor: User, membership: Membership | None) -> None:

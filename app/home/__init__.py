@@ -1,5 +1,14 @@
+"""The pages that compose every area: a person's home and a circle's overview."""
+
 from flask import Blueprint
+
+from ..i18n import N_
 
 bp = Blueprint("home", __name__)
 
-from . import routes  # noqa: E402,F401
+
+def init_app(app, areas) -> None:
+    from . import routes  # noqa: F401
+
+    app.register_blueprint(bp)
+    areas.tab("home.circle", N_("Overview"), order=0)

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from ..circles import domain as circles
 from ..circles.access import circle_page
-from ..gatherings import domain as gatherings
+from ..gatherings import queries as gatherings
 from . import bp
 
 

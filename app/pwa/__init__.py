@@ -4,4 +4,8 @@ from flask import Blueprint
 
 bp = Blueprint("pwa", __name__)
 
-from . import routes  # noqa: E402,F401
+
+def init_app(app, areas) -> None:
+    from . import routes  # noqa: F401
+
+    app.register_blueprint(bp)

@@ -1,0 +1,142 @@
+"""The area registry: what each area of the product adds to the others.
+
+Each area (accounts, circles, gatherings, ...) is a package with an
+``init_app(app, areas)``; ``create_app`` calls them in the order of the
+``AREAS`` setting, and each registers here what it brings: a circle tab, the
+sentences of its log entries, what happens when a member leaves a circle or
+an account is deleted, its kinds of notice, a line for the landing page's list
+of what Communitarium does, and panels (sections it adds to another area's
+page). Lower areas read this registry and never import the areas above them,
+so adding an area touches only its own folder and the ``AREAS`` list.
+
+Handlers are called explicitly, in the caller's write unit: there are no
+hidden signals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from flask import Flask, current_app
+from markupsafe import Markup
+
+from .i18n import _
+
+
+@dataclass(frozen=True)
+class Tab:
+    """A tab of a circle's pages: ``label`` is marked with N_, ``current`` is
+    the endpoint, or the prefix of the endpoints, that marks it as this page;
+    ``shown`` decides for whom (circle, membership) it appears."""
+
+    endpoint: str
+    label: str
+    current: str
+    order: int
+    shown: Callable | None = None
+
+
+@dataclass(frozen=True)
+class NoticeKind:
+    """Something we tell people about (by mail today): ``label`` (marked with
+    N_) says when it is sent, for the account page."""
+
+    name: str
+    label: str
+    area: str
+
+
+@dataclass
+class Areas:
+    names: list[str] = field(default_factory=list)
+    tabs: list[Tab] = field(default_factory=list)
+    log_sentences: dict[str, Callable[[dict, str, str], str]] = field(default_factory=dict)
+    member_left: list[Callable] = field(default_factory=list)
+    account_deleted: list[Callable] = field(default_factory=list)
+    deletion_warnings: list[Callable] = field(default_factory=list)
+    arrivals: list[Callable] = field(default_factory=list)
+    registration_exemptions: list[Callable[[], bool]] = field(default_factory=list)
+    notice_kinds: dict[str, NoticeKind] = field(default_factory=dict)
+    offers: list[tuple[int, str]] = field(default_factory=list)
+    panels: dict[str, list[tuple[int, Callable]]] = field(default_factory=dict)
+
+    # --- registering (from each area's init_app) --------------------------------------
+
+    def tab(self, endpoint: str, label: str, *, current: str | None = None, order: int = 50,
+            shown: Callable | None = None) -> None:
+        self.tabs.append(Tab(endpoint, label, current or endpoint, order, shown))
+        self.tabs.sort(key=lambda t: t.order)
+
+    def log_sentence(self, action: str, write: Callable[[dict, str, str], str]) -> None:
+        """``write(details, actor, subject)`` puts a log entry in words (plain text);
+        the names are already "a former member" for a deleted account."""
+        if action in self.log_sentences:
+            raise ValueError(f"two areas write the log action {action!r}")
+        self.log_sentences[action] = write
+
+    def on_member_left(self, handler: Callable) -> None:
+        """``handler(circle, user)``: in the leaving's write unit, after the membership is gone."""
+        self.member_left.append(handler)
+
+    def on_account_deleted(self, handler: Callable, warning: Callable | None = None) -> None:
+        """``handler(user)`` in the deletion's write unit; ``warning(user)`` returns
+        sentences for the page that asks before deleting."""
+        self.account_deleted.append(handler)
+        if warning is not None:
+            self.deletion_warnings.append(warning)
+
+    def on_arrival(self, handler: Callable) -> None:
+        """``handler(user, next_url)`` when someone registers, confirms or signs in,
+        in the caller's write unit; it may return where the person should land."""
+        self.arrivals.append(handler)
+
+    def exempt_registration(self, predicate: Callable[[], bool]) -> None:
+        """Sign-ups a predicate vouches for (an invitation with uses left) are
+        bounded by that, not by the per-address limit."""
+        self.registration_exemptions.append(predicate)
+
+    def notice(self, name: str, label: str, area: str) -> None:
+        if name in self.notice_kinds:
+            raise ValueError(f"two areas send the notice {name!r}")
+        self.notice_kinds[name] = NoticeKind(name, label, area)
+
+    def offer(self, text: str, order: int = 50) -> None:
+        """A line (marked with N_) for the landing page's list of what Communitarium does."""
+        self.offers.append((order, text))
+        self.offers.sort(key=lambda o: o[0])
+
+    def panel(self, page: str, render: Callable[..., str | None], order: int = 50) -> None:
+        """A section on another area's page: ``render(**context)`` returns HTML
+        (a rendered template) or None to add nothing."""
+        self.panels.setdefault(page, []).append((order, render))
+        self.panels[page].sort(key=lambda p: p[0])
+
+    # --- reading (from the areas' code and templates) ------------------------------------
+
+    def sentence(self, action: str, details: dict | None, actor: str | None, subject: str | None) -> str:
+        write = self.log_sentences.get(action)
+        if write is None:
+            return action
+        former = _("a former member")
+        return write(details or {}, actor or former, subject or former)
+
+    def render_panels(self, page: str, **context) -> Markup:
+        return Markup("").join(Markup(html) for _order, render in self.panels.get(page, ())
+                               if (html := render(**context)))
+
+
+def areas() -> Areas:
+    """The registry of the current app."""
+    return current_app.extensions["communitarium.areas"]
+
+
+def init_app(app: Flask, names: list[str]) -> Areas:
+    """Load each area package by name, in order, and let it register itself."""
+    import importlib
+
+    registry = app.extensions["communitarium.areas"] = Areas(names=list(names))
+    for name in names:
+        importlib.import_module(name).init_app(app, registry)
+    app.jinja_env.globals["panels"] = lambda page, **context: areas().render_panels(page, **context)
+    return registry

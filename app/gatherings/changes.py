@@ -1,0 +1,62 @@
+"""Changes that matter to those coming (time, place, status, a seat given):
+recorded on the gathering, raising its calendar SEQUENCE where it should, and
+mailed to those they concern, in the caller's write unit."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..auth.models import User
+from ..circles import domain as circles
+from ..extensions import db
+from ..i18n import _
+from ..links import external_url
+from ..mail import queue_mail
+from .models import Answer, Change, Cohost, Gathering
+
+# Which edited fields are a change that matters, and of what kind.
+MATTERS = {"starts_local": "time", "ends_local": "time", "time_zone": "time", "place": "place",
+           "online_url": "place", "status": "status"}
+
+
+def record(gathering: Gathering, kind: str, answer: Answer | None = None, **details) -> None:
+    """Write down a change that matters and mail those it concerns (after the commit):
+    one person (``answer``), or everyone with a seat or a waitlist place."""
+    db.session.add(Change(gathering_id=gathering.id, kind=kind, details=details))
+    recipients = [answer] if answer is not None else list(db.session.scalars(
+        select(Answer).where(Answer.gathering_id == gathering.id, Answer.state.in_(("seated", "waiting")))
+        .options(db.joinedload(Answer.user))))
+    for person in recipients:
+        address = person.user.email if person.user is not None else person.guest_email
+        if not address:
+            continue
+        queue_mail(address, _("%(title)s: %(what)s", title=gathering.title, what=subject(kind, details)),
+                   "gatherings/mail/change.txt", gathering=gathering, kind=kind, details=details, answer=person,
+                   url=link_for(gathering, person))
+
+
+def subject(kind: str, details: dict) -> str:
+    if kind == "seat":
+        return _("a seat for you")
+    if "status" in details.get("kinds", []):
+        return {"cancelled": _("cancelled"), "confirmed": _("confirmed"),
+                "tentative": _("not yet certain")}.get(details.get("status"), _("changed"))
+    return _("changed")
+
+
+def link_for(gathering: Gathering, answer: Answer) -> str | None:
+    """Where the mail points: a guest never gets a link into the circle."""
+    if answer.user_id is None:
+        return external_url("gatherings.public", token=gathering.public_token) if gathering.public_token else None
+    return external_url("gatherings.detail", slug=gathering.circle.slug, gathering_id=gathering.id)
+
+
+def is_cohost(gathering: Gathering, user: User) -> bool:
+    return db.session.get(Cohost, (gathering.id, user.id)) is not None
+
+
+def note_steward_change(gathering: Gathering, actor: User, what: str) -> None:
+    """A steward's change to someone else's gathering is written in the circle's log."""
+    if gathering.host_id != actor.id and not is_cohost(gathering, actor):
+        circles.log(gathering.circle, actor, "gathering_changed", subject=gathering.host,
+                    gathering=gathering.id, title=gathering.title, what=what)

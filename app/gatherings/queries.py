@@ -1,0 +1,119 @@
+"""What gathering pages and lists read. The lists members open most are
+built once, at import, with bound values: building a statement costs
+SQLAlchemy more than running it (docs/performance.md). Each list has one
+named result type (models.py), rendered by its macro."""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, func, select
+
+from ..auth.models import User
+from ..circles.models import Circle, Membership
+from ..database import utcnow
+from ..extensions import db
+from ..i18n import _
+from .models import (Answer, Cohost, Gathering, ListedGathering, NextGathering, PastGathering, Slot,
+                     SlotTaker)
+
+PAGE_SIZE = 20
+
+# With the viewer's own answer (or None) beside each gathering, in the same statement.
+_UPCOMING = (select(*(getattr(Gathering, c) for c in ListedGathering.COLUMNS), Answer.state)
+             .outerjoin(Answer, (Answer.gathering_id == Gathering.id) & (Answer.user_id == bindparam("user_id")))
+             .where(Gathering.circle_id == bindparam("circle_id"), Gathering.ends_at > bindparam("now"))
+             .order_by(Gathering.starts_at, Gathering.id).offset(bindparam("offset")).limit(bindparam("limit")))
+
+
+def upcoming(circle: Circle, viewer: User, page: int = 1,
+             size: int = PAGE_SIZE) -> tuple[list[ListedGathering], dict[int, str], bool]:
+    """What is next in a circle, in time order, never ranked: (items, how the
+    viewer answered each, by id; has_more)."""
+    rows = db.session.execute(_UPCOMING, {"circle_id": circle.id, "user_id": viewer.id, "now": utcnow(),
+                                          "offset": (page - 1) * size, "limit": size + 1}).all()
+    items = [ListedGathering(*row[:-1]) for row in rows[:size]]
+    return items, {row[0]: row[-1] for row in rows[:size] if row[-1]}, len(rows) > size
+
+
+_PAST = (select(*(getattr(Gathering, c) for c in PastGathering.COLUMNS))
+         .where(Gathering.circle_id == bindparam("circle_id"), Gathering.ends_at <= bindparam("now"),
+                Gathering.status != "cancelled")
+         .order_by(Gathering.starts_at.desc(), Gathering.id.desc())
+         .offset(bindparam("offset")).limit(bindparam("limit")))
+# Who came, in name order: the same order on every page and database.
+_WHO_CAME = (select(Answer.gathering_id, Answer.guest_name, User.display_name, User.deleted_at)
+             .outerjoin(User, User.id == Answer.user_id)
+             .where(Answer.gathering_id.in_(bindparam("ids", expanding=True)), Answer.attended.is_(True))
+             .order_by(func.lower(func.coalesce(User.display_name, Answer.guest_name)), Answer.id))
+
+
+def past(circle: Circle, page: int = 1, size: int = PAGE_SIZE) -> tuple[list[PastGathering], bool]:
+    """What the circle did, newest first, with who came: (items, has_more)."""
+    rows = db.session.execute(_PAST, {"circle_id": circle.id, "now": utcnow(), "offset": (page - 1) * size,
+                                      "limit": size + 1}).all()
+    came: dict[int, list[str]] = {row.id: [] for row in rows[:size]}
+    if came:
+        former = _("a former member")
+        for row in db.session.execute(_WHO_CAME, {"ids": list(came)}):
+            if row.display_name is None:
+                came[row.gathering_id].append(row.guest_name or "")
+            else:
+                came[row.gathering_id].append(former if row.deleted_at else row.display_name)
+    return [PastGathering(*row, came=tuple(came[row.id])) for row in rows[:size]], len(rows) > size
+
+
+_ITEM_COLUMNS = (*(getattr(Gathering, c) for c in NextGathering.COLUMNS), Circle.slug, Circle.name)
+_MY_NEXT = (select(*_ITEM_COLUMNS)
+            .join(Answer, Answer.gathering_id == Gathering.id).join(Circle, Circle.id == Gathering.circle_id)
+            .join(Membership, (Membership.circle_id == Gathering.circle_id)
+                  & (Membership.user_id == bindparam("user_id")))
+            .where(Answer.user_id == bindparam("user_id"), Answer.state.in_(("seated", "waiting", "asking")),
+                   Gathering.ends_at > bindparam("now"))
+            .order_by(Gathering.starts_at).limit(bindparam("limit")))
+
+
+def my_next(user: User, limit: int = 10) -> list[NextGathering]:
+    """My next gatherings across my circles: those I have a seat or a waitlist place for."""
+    return [NextGathering(*row) for row in
+            db.session.execute(_MY_NEXT, {"user_id": user.id, "now": utcnow(), "limit": limit})]
+
+
+_SOONEST = (select(Gathering.circle_id, func.min(Gathering.starts_at).label("starts_at"))
+            .where(Gathering.circle_id.in_(bindparam("ids", expanding=True)), Gathering.starts_at > bindparam("now"),
+                   Gathering.status != "cancelled").group_by(Gathering.circle_id).subquery())
+_NEXT_IN_CIRCLES = (select(*_ITEM_COLUMNS).join(Circle, Circle.id == Gathering.circle_id)
+                    .join(_SOONEST, (Gathering.circle_id == _SOONEST.c.circle_id)
+                          & (Gathering.starts_at == _SOONEST.c.starts_at)))
+
+
+def next_in_circles(circle_ids: list[int]) -> dict[int, NextGathering]:
+    """The next gathering of each circle (one query), by circle id."""
+    if not circle_ids:
+        return {}
+    rows = db.session.execute(_NEXT_IN_CIRCLES, {"ids": circle_ids, "now": utcnow()})
+    return {row.circle_id: row for row in (NextGathering(*r) for r in rows)}
+
+
+# --- one gathering ------------------------------------------------------------------
+
+def answers_of(gathering: Gathering) -> list[Answer]:
+    return list(db.session.scalars(select(Answer).where(Answer.gathering_id == gathering.id)
+                                   .options(db.joinedload(Answer.user)).order_by(Answer.created_at, Answer.id)))
+
+
+def my_answer(gathering: Gathering, user: User) -> Answer | None:
+    return db.session.scalar(select(Answer).where(Answer.gathering_id == gathering.id, Answer.user_id == user.id))
+
+
+def cohosts(gathering: Gathering) -> list[User]:
+    return list(db.session.scalars(select(User).join(Cohost, Cohost.user_id == User.id)
+                                   .where(Cohost.gathering_id == gathering.id).order_by(User.display_name)))
+
+
+def slots_of(gathering: Gathering) -> list[tuple[Slot, list[User]]]:
+    slots = list(db.session.scalars(select(Slot).where(Slot.gathering_id == gathering.id).order_by(Slot.id)))
+    takers: dict[int, list[User]] = {slot.id: [] for slot in slots}
+    if slots:
+        for taker in db.session.scalars(select(SlotTaker).where(SlotTaker.slot_id.in_(takers))
+                                        .options(db.joinedload(SlotTaker.user))):
+            takers[taker.slot_id].append(taker.user)
+    return [(slot, takers[slot.id]) for slot in slots]
