@@ -2,11 +2,11 @@
 reaches a person; the log keeps it."""
 
 from flask import Flask, render_template
-from .i18n import _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
+from .i18n import _l
 
 
 class RuleError(Exception):

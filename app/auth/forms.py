@@ -1,11 +1,11 @@
 """Account forms. Every form carries a CSRF token (Flask-WTF)."""
 
-from ..i18n import _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
 from ..forms import strip
+from ..i18n import _l
 from ..zones import valid_time_zone, zone_choices, zone_names
 from . import passwords
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ..i18n import _
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
 from ..extensions import db
+from ..i18n import _
 
 
 class User(UserMixin, db.Model):

@@ -4,6 +4,7 @@ after the slow password work is done; the rules live in domain.py."""
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ..areas import areas
 from ..database import write_unit
 from ..extensions import db, limiter, login_manager
 from ..forms import PlainForm, form_page, show_error
@@ -176,7 +177,7 @@ def reset_password(token: str):
 def _account_page(status: int = 200, **forms):
     forms.setdefault("tz_form", TimeZoneForm(time_zone=current_user.time_zone))
     forms.setdefault("plain_form", PlainForm())
-    return render_template("auth/account.html", **forms), status
+    return render_template("auth/account.html", notices=areas().notice_kinds.values(), **forms), status
 
 
 @bp.route("/account")

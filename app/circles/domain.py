@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from ..i18n import _
 from sqlalchemy import bindparam, case, delete, func, literal, select, union_all, update
 from sqlalchemy.orm import aliased
 
@@ -17,6 +16,7 @@ from ..auth.models import User
 from ..database import lock, utcnow
 from ..errors import RuleError
 from ..extensions import db
+from ..i18n import _
 from ..text import render_markdown
 from ..tokens import new_token, token_hash
 from .models import Circle, Invitation, JoinRequest, LogEntry, Membership, PendingJoin

@@ -1,11 +1,11 @@
 """Circle forms."""
 
-from ..i18n import _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..forms import strip
+from ..i18n import _l
 from ..zones import valid_time_zone, zone_choices
 from .domain import SLUG_PATTERN, slug_taken
 

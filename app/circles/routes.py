@@ -5,7 +5,6 @@ import re
 from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from ..i18n import _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
@@ -13,8 +12,9 @@ from ..areas import areas
 from ..auth.access import verified_required
 from ..database import utcnow, write_unit
 from ..extensions import db
-from ..forms import PlainForm, form_page, show_error
+from ..forms import PlainForm, form_page
 from ..htmx import is_partial_request
+from ..i18n import _
 from ..links import external_url
 from . import bp, domain, log_lines
 from .access import circle_page

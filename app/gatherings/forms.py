@@ -1,6 +1,5 @@
 """Gathering forms."""
 
-from ..i18n import _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, IntegerField, RadioField,
                      SelectField, SelectMultipleField, StringField, TextAreaField)
@@ -8,6 +7,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..forms import strip
+from ..i18n import _l
 from ..zones import valid_time_zone, zone_choices
 
 

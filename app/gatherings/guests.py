@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import secrets
 
-from ..i18n import _
 from sqlalchemy import func, select
 
 from ..auth.domain import normalize_email
 from ..extensions import db
+from ..i18n import _
 from ..links import external_url
 from ..mail import queue_mail
 from ..tokens import new_token, token_hash

@@ -6,7 +6,6 @@ from __future__ import annotations
 from urllib.parse import quote_plus
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
-from ..i18n import _, ngettext
 from flask_login import current_user, login_required
 
 from ..auth.domain import normalize_email
@@ -19,6 +18,7 @@ from ..extensions import db, limiter
 from ..forms import PlainForm, form_page, show_error
 from ..htmx import is_partial_request
 from ..i18n import N_
+from ..i18n import _, ngettext
 from ..limits import client_key, configured
 from ..links import external_url
 from ..templating import word_table

@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import current_app
-from ..i18n import _
 from sqlalchemy import select
 
 from ..auth.models import User
 from ..circles.models import Circle, Membership
 from ..database import utcnow
 from ..extensions import db
+from ..i18n import _
 from ..zones import local_of, localize
 from .domain import check_capacity, check_link, check_times, create_gathering, update_gathering
 from .errors import GatheringError

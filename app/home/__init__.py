@@ -8,7 +8,7 @@ bp = Blueprint("home", __name__)
 
 
 def init_app(app, areas) -> None:
-    from . import routes  # noqa: F401
+    from . import routes  # noqa: F401  (registers the views on bp)
 
     app.register_blueprint(bp)
     areas.tab("home.circle", N_("Overview"), order=0)

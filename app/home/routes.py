@@ -4,6 +4,7 @@ They call each area's query functions; no area reaches up into another."""
 from flask import render_template
 from flask_login import current_user, login_required
 
+from ..areas import areas
 from ..circles import domain as circles
 from ..circles.access import circle_page
 from ..gatherings import queries as gatherings
@@ -13,7 +14,7 @@ from . import bp
 @bp.route("/")
 def index():
     if not current_user.is_authenticated:
-        return render_template("home/welcome.html")
+        return render_template("home/welcome.html", offers=[text for _order, text in areas().offers])
     mine = circles.circle_cards(current_user)
     notices = circles.notices(current_user)
     return render_template(

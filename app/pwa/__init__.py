@@ -6,6 +6,6 @@ bp = Blueprint("pwa", __name__)
 
 
 def init_app(app, areas) -> None:
-    from . import routes  # noqa: F401
+    from . import routes  # noqa: F401  (registers the views on bp)
 
     app.register_blueprint(bp)

@@ -8,9 +8,9 @@ import hashlib
 import json
 
 from flask import Response, render_template, url_for
-from ..i18n import _
 
 from ..assets import static_url
+from ..i18n import _
 from . import bp
 
 # Fetched by the service worker when it installs, so they are there offline.
