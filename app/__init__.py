@@ -32,7 +32,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     _init_extensions(app)
     from . import areas, cli
+    from .security import BoundedIntegerConverter
 
+    app.url_map.converters["int"] = BoundedIntegerConverter
     areas.init_app(app, app.config["AREAS"])
     cli.init_app(app)
     with app.app_context():

@@ -56,10 +56,11 @@ class Areas:
     account_deleted: list[Callable] = field(default_factory=list)
     deletion_warnings: list[Callable] = field(default_factory=list)
     arrivals: list[Callable] = field(default_factory=list)
-    registration_exemptions: list[Callable[[], bool]] = field(default_factory=list)
+    registration_exemptions: list[tuple[Callable[[], bool], Callable[[], None]]] = field(default_factory=list)
     notice_kinds: dict[str, NoticeKind] = field(default_factory=dict)
     offers: list[tuple[int, str]] = field(default_factory=list)
     panels: dict[str, list[tuple[int, Callable]]] = field(default_factory=dict)
+    purges: list[Callable] = field(default_factory=list)
 
     # --- registering (from each area's init_app) --------------------------------------
 
@@ -91,10 +92,11 @@ class Areas:
         in the caller's write unit; it may return where the person should land."""
         self.arrivals.append(handler)
 
-    def exempt_registration(self, predicate: Callable[[], bool]) -> None:
+    def exempt_registration(self, predicate: Callable[[], bool], spend: Callable[[], None]) -> None:
         """Sign-ups a predicate vouches for (an invitation with uses left) are
-        bounded by that, not by the per-address limit."""
-        self.registration_exemptions.append(predicate)
+        bounded by that, not by the per-address limit; ``spend()`` runs in each
+        such sign-up's write unit, so the predicate can stop vouching."""
+        self.registration_exemptions.append((predicate, spend))
 
     def notice(self, name: str, label: str, area: str) -> None:
         if name in self.notice_kinds:
@@ -111,6 +113,12 @@ class Areas:
         (a rendered template) or None to add nothing."""
         self.panels.setdefault(page, []).append((order, render))
         self.panels[page].sort(key=lambda p: p[0])
+
+    def on_purge(self, purge: Callable) -> None:
+        """``purge(now)`` deletes what the area keeps no longer than it must
+        (``flask purge``, daily), in the command's write unit; it returns
+        {what: how many} for the command to print."""
+        self.purges.append(purge)
 
     # --- reading (from the areas' code and templates) ------------------------------------
 

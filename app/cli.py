@@ -7,6 +7,8 @@ import click
 from flask import Flask
 from sqlalchemy import func, select
 
+from . import mail
+from .areas import areas
 from .auth import passwords
 from .auth.models import User
 from .circles import domain as circles
@@ -189,7 +191,23 @@ def _grow(circle, founder: User, scale: int, password_hash: str) -> list[User]:
     return extra
 
 
+def purge(now: dt.datetime | None = None) -> dict[str, int]:
+    """Delete what we keep no longer than we must (README, "What we keep"), in one unit."""
+    now = now or utcnow()
+    with write_unit():
+        done = {"sent mail": mail.purge_sent(now)}
+        for area_purge in areas().purges:
+            done |= area_purge(now)
+    return done
+
+
 def init_app(app: Flask) -> None:
+    @app.cli.command("purge")
+    def purge_command():
+        """Delete sent mail, expired sessions and links, and old guest emails (run it daily)."""
+        for what, count in purge().items():
+            click.echo(f"{what}: {count} deleted")
+
     @app.cli.command("seed-demo")
     @click.option("--scale", default=1, show_default=True, help="Multiply the demo circle's size.")
     def seed_demo_command(scale: int):

@@ -50,6 +50,7 @@ def from_environment(instance_path: str) -> dict:
         "LIMIT_LOGIN_PER_IP": os.environ.get("LIMIT_LOGIN_PER_IP", "300 per hour"),
         "LIMIT_RESET_PER_EMAIL": os.environ.get("LIMIT_RESET_PER_EMAIL", "5 per 30 minutes"),
         "LIMIT_REGISTER_PER_IP": os.environ.get("LIMIT_REGISTER_PER_IP", "20 per hour"),
+        "LIMIT_REGISTER_PER_EMAIL": os.environ.get("LIMIT_REGISTER_PER_EMAIL", "3 per hour"),
         "LIMIT_RESEND_PER_ACCOUNT": os.environ.get("LIMIT_RESEND_PER_ACCOUNT", "5 per hour"),
         "LIMIT_GUEST_PER_EMAIL": os.environ.get("LIMIT_GUEST_PER_EMAIL", "3 per hour"),
         "LIMIT_GUEST_PER_IP": os.environ.get("LIMIT_GUEST_PER_IP", "20 per hour"),

@@ -3,13 +3,49 @@ way a page shows a form again with what was wrong."""
 
 from __future__ import annotations
 
-from flask import render_template
+import unicodedata
+
+from flask import abort, render_template, request
 from flask_wtf import FlaskForm
+from wtforms import StringField, TextAreaField
 
 from .errors import RuleError
+from .i18n import _
+
+# Line breaks and tabs are text in a multi-line field; every other control
+# character (and every one in a one-line field) is refused: in a title or a
+# name a line break would end up in a mail header or a calendar line.
+_TEXT_CONTROLS = {"\n", "\r", "\t"}
 
 
-class PlainForm(FlaskForm):
+def has_controls(value: str, multi_line: bool = False) -> bool:
+    return any(unicodedata.category(c) == "Cc" and not (multi_line and c in _TEXT_CONTROLS) for c in value)
+
+
+class Form(FlaskForm):
+    """Every form's base: text only (no form of ours takes a file, so a file
+    sent in place of a text field is ignored, not handed to validators that
+    expect text), and no control characters in one-line fields."""
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form, formdata):
+            wrapped = super().wrap_formdata(form, formdata)
+            return request.form if wrapped is not None and request.files else wrapped
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        for field in self:
+            if not isinstance(field, StringField):
+                continue
+            multi_line = isinstance(field, TextAreaField)
+            if any(isinstance(v, str) and has_controls(v, multi_line) for v in field.raw_data or ()):
+                field.errors = [*field.errors, _("Please use plain text here, on one line.") if not multi_line
+                                else _("Please use plain text here.")]
+                valid = False
+        return valid
+
+
+class PlainForm(Form):
     """Only a CSRF token, for one-button posts (log out, take a slot)."""
 
 
@@ -32,3 +68,17 @@ def form_page(template: str, form, **context):
     with messages (a failed validation or a rule's error)."""
     page = render_template(template, form=form, **context)
     return (page, 422) if form.is_submitted() else page
+
+
+def int_arg(name: str, default: int, highest: int = 2**31 - 1) -> int:
+    """A whole number from the query string (``?page=``), 1 to ``highest``;
+    the default when it is missing.
+
+    :raise 404: for anything else (a page that does not exist).
+    """
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= highest:
+        abort(404)
+    return int(raw)

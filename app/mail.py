@@ -1,9 +1,16 @@
 """Mail through an outbox.
 
-Whatever sends mail writes an outbox row in the same transaction as the
-change that causes it; the mail goes out only after that transaction
-commits, so a rolled-back change never mails anyone and a crash after the
-commit leaves the row to be sent by ``flask mail send``.
+Whatever sends mail writes an outbox row in the same write unit as the
+change that causes it; the mail goes out only after that unit commits, so a
+rolled-back change never mails anyone and a crash after the commit leaves the
+row to be sent by ``flask mail send``.
+
+Delivery is at least once: a sender claims a row with a lease that expires,
+sends it, and only then marks it sent. A sender killed in between leaves the
+lease to run out, and the mail goes again, with the same Message-ID, so a
+rare duplicate is recognisable. A mail that fails is tried again later, each
+time later (backoff), and given up after MAX_ATTEMPTS; rows waiting for their
+next try never hold back the others.
 """
 
 from __future__ import annotations
@@ -11,12 +18,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import smtplib
+import unicodedata
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
 from flask import Flask, current_app, render_template
-from sqlalchemy import String, Text, event, select, update
+from sqlalchemy import Index, String, Text, bindparam, delete, event, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .database import UTCDateTime, utcnow
@@ -25,23 +33,47 @@ from .extensions import db
 log = logging.getLogger(__name__)
 
 
+MAX_ATTEMPTS = 8
+LEASE = dt.timedelta(minutes=5)  # far longer than one SMTP conversation (timeout 20 s)
+KEEP_SENT = dt.timedelta(days=14)  # sent mail (bodies hold live links) is deleted after this
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """How long a failed mail waits before its next try: 1, 2, 4 ... minutes, at most 4 hours."""
+    return dt.timedelta(minutes=min(2 ** (attempts - 1), 240))
+
+
 class OutboxMail(db.Model):
     __tablename__ = "outbox_mail"
+    __table_args__ = (Index("ix_outbox_mail_due", "sent_at", "given_up_at", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     to_address: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    # Fixed when queued: a mail sent twice (a sender died after sending) is recognisably one.
+    message_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # a sender's lease
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # after a failure
+    given_up_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # after MAX_ATTEMPTS failures
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+def one_line(text: str, limit: int = 200) -> str:
+    """Text safe for a mail header: control characters (line breaks included)
+    become spaces, runs of spaces one, and it is cut to ``limit``."""
+    cleaned = "".join(" " if unicodedata.category(c).startswith("C") else c for c in text or "")
+    return " ".join(cleaned.split())[:limit]
+
+
 def queue_mail(to: str, subject: str, template: str, **context) -> OutboxMail:
-    """Add a mail to the current transaction; it is sent after the commit."""
+    """Add a mail to the current write unit; it is sent after the commit."""
     body = render_template(template, **context)
-    mail = OutboxMail(to_address=to, subject=subject, body=body)
+    mail = OutboxMail(to_address=one_line(to, 320), subject=one_line(subject), body=body,
+                      message_id=make_msgid(domain="communitarium"))
     db.session.add(mail)
     db.session.info.setdefault("outbox_pending", True)
     return mail
@@ -51,8 +83,8 @@ def _message(mail: OutboxMail) -> EmailMessage:
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = mail.to_address
-    message["Subject"] = mail.subject
-    message["Message-ID"] = make_msgid(domain="communitarium")
+    message["Subject"] = one_line(mail.subject)
+    message["Message-ID"] = mail.message_id or make_msgid(domain="communitarium")
     message.set_content(mail.body)
     return message
 
@@ -76,19 +108,28 @@ def _write_locally(mail: OutboxMail, message: EmailMessage) -> None:
     print(f"\n--- mail to {mail.to_address}: {mail.subject}\n{mail.body}\n---", flush=True)
 
 
+_DUE = (select(OutboxMail.id)
+        .where(OutboxMail.sent_at.is_(None), OutboxMail.given_up_at.is_(None),
+               or_(OutboxMail.next_attempt_at.is_(None), OutboxMail.next_attempt_at <= bindparam("now")),
+               or_(OutboxMail.claimed_until.is_(None), OutboxMail.claimed_until <= bindparam("now")))
+        .order_by(OutboxMail.id).limit(bindparam("limit")))
+
+
 def deliver_pending(limit: int = 100) -> int:
-    """Send unsent mail in its own transactions; returns how many were sent."""
+    """Send the mail that is due, each in its own short transactions; returns
+    how many were sent. Never inside a write unit: sending is slow."""
     sent = 0
-    ids = db.session.scalars(
-        select(OutboxMail.id).where(OutboxMail.sent_at.is_(None)).order_by(OutboxMail.id).limit(limit)
-    ).all()
+    ids = db.session.scalars(_DUE, {"now": utcnow(), "limit": limit}).all()
     db.session.commit()
     for mail_id in ids:
-        # Claim the row first, so two processes never send the same mail.
+        now = utcnow()
+        # Claim the row with a lease, so two senders never send it at once,
+        # and a sender that dies leaves it to be sent again once the lease ends.
         claimed = db.session.execute(
             update(OutboxMail)
-            .where(OutboxMail.id == mail_id, OutboxMail.sent_at.is_(None))
-            .values(sent_at=utcnow(), attempts=OutboxMail.attempts + 1)
+            .where(OutboxMail.id == mail_id, OutboxMail.sent_at.is_(None), OutboxMail.given_up_at.is_(None),
+                   or_(OutboxMail.claimed_until.is_(None), OutboxMail.claimed_until <= now))
+            .values(claimed_until=now + LEASE, attempts=OutboxMail.attempts + 1)
         ).rowcount
         db.session.commit()
         if not claimed:
@@ -100,13 +141,27 @@ def deliver_pending(limit: int = 100) -> int:
                 _send_smtp(message)
             else:
                 _write_locally(mail, message)
-            sent += 1
-        except Exception as error:  # a failed send stays in the outbox
-            log.warning("mail %s to %s failed: %s", mail.id, mail.to_address, error)
-            mail.sent_at = None
+        except Exception as error:  # a failed send stays in the outbox, to be tried later
+            log.warning("mail %s to %s failed (attempt %s): %s", mail.id, mail.to_address, mail.attempts, error)
             mail.last_error = str(error)[:1000]
+            mail.claimed_until = None
+            if mail.attempts >= MAX_ATTEMPTS:
+                mail.given_up_at = utcnow()
+            else:
+                mail.next_attempt_at = utcnow() + backoff(mail.attempts)
+        else:
+            mail.sent_at, mail.claimed_until = utcnow(), None
+            sent += 1
         db.session.commit()
     return sent
+
+
+def purge_sent(now: dt.datetime | None = None) -> int:
+    """Delete mail sent (or given up) more than KEEP_SENT ago: bodies hold live
+    links and personal words. In the caller's write unit."""
+    before = (now or utcnow()) - KEEP_SENT
+    return db.session.execute(delete(OutboxMail).where(
+        or_(OutboxMail.sent_at < before, OutboxMail.given_up_at < before))).rowcount
 
 
 def _after_commit(session: Session) -> None:

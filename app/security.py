@@ -2,9 +2,10 @@
 
 import secrets
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, abort, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 
 def csp_nonce() -> str:
@@ -67,19 +68,40 @@ def set_security_headers(response: Response) -> Response:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     if request.endpoint != "static" and "Cache-Control" not in headers:
         # Signed-in pages are private: "private, no-cache" would still let the
-        # browser store them on a shared phone.
-        if current_user.is_authenticated:
+        # browser store them on a shared phone; so are pages whose address
+        # holds a secret (a guest's link, an invitation, a reset link).
+        if current_user.is_authenticated or request.path.startswith(SECRET_PATHS):
             headers["Cache-Control"] = "no-store"
         else:
             headers["Cache-Control"] = "no-cache"
     return response
 
 
+SECRET_PATHS = ("/g/", "/join/", "/auth/reset/", "/auth/verify/", "/feeds/")
 SESSIONLESS_ENDPOINTS = {"static", "pwa.manifest", "pwa.service_worker", "pwa.offline"}
+
+
+def refuse_nul_bytes():
+    """A NUL byte never comes from a person typing, and PostgreSQL refuses it in
+    text: any request with one, in its address or its form, is refused at once."""
+    if "\x00" in request.path or any("\x00" in v for values in request.args.lists() for v in values[1]):
+        abort(400)
+    if request.method == "POST" and any("\x00" in key or any("\x00" in v for v in values)
+                                        for key, values in request.form.lists()):
+        abort(400)
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """``<int:...>`` in a route, at most what an INTEGER column holds: a larger
+    number is a page that does not exist (404), not a database error."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def init_app(app: Flask) -> None:
     app.session_interface = QuietSessionInterface()
+    app.before_request(refuse_nul_bytes)
     app.after_request(set_security_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
 

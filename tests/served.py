@@ -68,7 +68,8 @@ def serve(database_url: str, log_dir: Path, workers: int = 3, mail_port: int | N
     env = os.environ | {
         "DATABASE_URL": database_url, "SECRET_KEY": SECRET, "BASE_URL": f"http://127.0.0.1:{port}",
         "LIMIT_LOGIN_PER_EMAIL": HIGH_LIMIT, "LIMIT_LOGIN_PER_IP": HIGH_LIMIT, "LIMIT_RESET_PER_EMAIL": HIGH_LIMIT,
-        "LIMIT_REGISTER_PER_IP": HIGH_LIMIT, "LIMIT_RESEND_PER_ACCOUNT": HIGH_LIMIT,
+        "LIMIT_REGISTER_PER_IP": HIGH_LIMIT, "LIMIT_REGISTER_PER_EMAIL": HIGH_LIMIT,
+        "LIMIT_RESEND_PER_ACCOUNT": HIGH_LIMIT,
         "LIMIT_GUEST_PER_EMAIL": HIGH_LIMIT, "LIMIT_GUEST_PER_IP": HIGH_LIMIT,
         "SMTP_STARTTLS": "0", "PYTHONUNBUFFERED": "1",
     }

@@ -350,7 +350,7 @@ def _post_urls(app, tokens: dict[str, str]) -> list[str]:
                     values[argument] = sorted(converter.items)[0]
                 elif kind == "UUIDConverter":
                     values[argument] = uuid.uuid4()
-                elif kind in ("IntegerConverter", "NumberConverter", "FloatConverter"):
+                elif kind.endswith(("IntegerConverter", "NumberConverter", "FloatConverter")):
                     values[argument] = 1
                 else:
                     values[argument] = "x"

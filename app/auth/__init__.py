@@ -8,8 +8,9 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
 def init_app(app, areas) -> None:
-    from . import routes  # noqa: F401  (registers the views on bp)
+    from . import domain, routes  # noqa: F401  (routes registers the views on bp)
 
     app.register_blueprint(bp)
+    areas.on_purge(domain.purge)
     areas.notice("account_verify", N_("you sign up, or ask for a new link to confirm your address"), "auth")
     areas.notice("account_reset", N_("you ask to reset your password"), "auth")

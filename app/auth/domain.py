@@ -20,7 +20,7 @@ from ..errors import RuleError
 from ..extensions import db
 from ..i18n import _
 from ..links import external_url
-from ..mail import queue_mail
+from ..mail import OutboxMail, queue_mail
 from ..tokens import new_token, token_hash
 from . import passwords
 from .models import AccountToken, LoginSession, User
@@ -235,7 +235,14 @@ def arrive(user: User, next_url: str | None) -> str | None:
 
 
 def registration_exempt() -> bool:
-    return any(predicate() for predicate in areas().registration_exemptions)
+    return any(predicate() for predicate, _spend in areas().registration_exemptions)
+
+
+def spend_exemptions() -> None:
+    """A sign-up went through: each exemption that vouched for it counts it."""
+    for predicate, spend in areas().registration_exemptions:
+        if predicate():
+            spend()
 
 
 def deletion_consequences(user: User) -> list[str]:
@@ -251,6 +258,8 @@ def delete_account(user: User) -> None:
     nothing of theirs can sign in again."""
     for handler in areas().account_deleted:
         handler(user)
+    # Mail to them, queued or kept, holds their address and links of theirs.
+    db.session.execute(delete(OutboxMail).where(OutboxMail.to_address == user.email))
     end_all_sessions(user)
     db.session.execute(delete(AccountToken).where(AccountToken.user_id == user.id))
     user.email = None
@@ -258,3 +267,10 @@ def delete_account(user: User) -> None:
     user.display_name = ""
     user.time_zone = None
     user.deleted_at = utcnow()
+
+
+def purge(now: dt.datetime) -> dict[str, int]:
+    """Sessions and mailed links that can no longer be used."""
+    sessions = db.session.execute(delete(LoginSession).where(LoginSession.expires_at <= now)).rowcount
+    tokens = db.session.execute(delete(AccountToken).where(AccountToken.expires_at <= now)).rowcount
+    return {"expired sessions": sessions, "expired links": tokens}

@@ -1,10 +1,9 @@
 """Account forms. Every form carries a CSRF token (Flask-WTF)."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
-from ..forms import strip
+from ..forms import Form, strip
 from ..i18n import _l
 from ..zones import valid_time_zone, zone_choices, zone_names
 from . import passwords
@@ -29,7 +28,7 @@ EMAIL = [InputRequired(_l("Please give your email address.")), Length(max=320),
          Email(_l("That doesn't look like an email address."), check_deliverability=False)]
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     display_name = StringField(_l("Your name, as neighbours know you"), filters=[strip],
                                validators=[DataRequired(_l("Please tell us what to call you.")), Length(max=80)])
     email = EmailField(_l("Email"), validators=EMAIL, filters=[strip])
@@ -39,27 +38,27 @@ class RegisterForm(FlaskForm):
     time_zone = HiddenField(filters=[lambda z: z if z in zone_names() else None])
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(_l("Email"), validators=EMAIL, filters=[strip])
     password = PasswordField(_l("Password"), validators=[InputRequired(_l("Please give your password."))])
     remember = BooleanField(_l("Keep me signed in on this device"))
 
 
-class ResetRequestForm(FlaskForm):
+class ResetRequestForm(Form):
     email = EmailField(_l("Email"), validators=EMAIL, filters=[strip])
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(Form):
     password = PasswordField(_l("New password"), validators=[InputRequired(_l("Please choose a password.")), NewPassword()])
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(_l("Current password"),
                                      validators=[InputRequired(_l("Please give your current password."))])
     password = PasswordField(_l("New password"), validators=[InputRequired(_l("Please choose a password.")), NewPassword()])
 
 
-class TimeZoneForm(FlaskForm):
+class TimeZoneForm(Form):
     time_zone = SelectField(_l("Time zone"), validators=[InputRequired(), valid_time_zone], validate_choice=False)
 
     def __init__(self, *args, **kwargs):
@@ -67,7 +66,7 @@ class TimeZoneForm(FlaskForm):
         self.time_zone.choices = zone_choices()
 
 
-class ConfirmPasswordForm(FlaskForm):
+class ConfirmPasswordForm(Form):
     """Deleting an account asks for the password once more."""
 
     password = PasswordField(_l("Your password"), validators=[InputRequired(_l("Please give your password."))])

@@ -38,9 +38,15 @@ def unauthorized():
     return redirect(url_for("auth.login", next=target), 303)
 
 
+def _registering_email() -> str:
+    return "register:" + domain.normalize_email(request.form.get("email", ""))
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(configured("LIMIT_REGISTER_PER_IP"), key_func=client_key, methods=["POST"],
                exempt_when=domain.registration_exempt)
+# Nothing lifts this one: it keeps the form from mailing one address again and again.
+@limiter.limit(configured("LIMIT_REGISTER_PER_EMAIL"), key_func=_registering_email, methods=["POST"])
 def register():
     next_url = safe_next(request.args.get("next"), "")
     if current_user.is_authenticated:
@@ -50,6 +56,7 @@ def register():
         return form_page("auth/register.html", form)
     password_hash = passwords.hash_password(form.password.data)  # slow: before the unit
     with write_unit():
+        domain.spend_exemptions()
         user = domain.register(form.email.data, form.display_name.data, password_hash, form.time_zone.data)
         if user is not None:
             db.session.flush()
@@ -63,8 +70,13 @@ def check_email():
     return render_template("auth/check_email.html", email=session.get("registered_email"))
 
 
+def _failed(response) -> bool:
+    return response.status_code >= 400
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(configured("LIMIT_LOGIN_PER_EMAIL"), key_func=email_key, methods=["POST"])
+# Failed tries only: a member's own sign-ins never lock them out.
+@limiter.limit(configured("LIMIT_LOGIN_PER_EMAIL"), key_func=email_key, methods=["POST"], deduct_when=_failed)
 @limiter.limit(configured("LIMIT_LOGIN_PER_IP"), key_func=client_key, methods=["POST"])
 def login():
     next_url = safe_next(request.args.get("next"), url_for("home.index"))

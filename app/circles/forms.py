@@ -1,10 +1,9 @@
 """Circle forms."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..forms import strip
+from ..forms import Form, strip
 from ..i18n import _l
 from ..zones import valid_time_zone, zone_choices
 from .domain import SLUG_PATTERN, slug_taken
@@ -14,7 +13,7 @@ LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("es", "Español"), ("fr", "F
              ("sv", "Svenska"), ("tr", "Türkçe")]
 
 
-class CircleSettingsForm(FlaskForm):
+class CircleSettingsForm(Form):
     name = StringField(_l("Name"), filters=[strip],
                        validators=[DataRequired(_l("Please give the circle a name.")), Length(max=80)])
     description = TextAreaField(_l("What is this circle about?"), validators=[Optional(), Length(max=5000)])
@@ -60,7 +59,7 @@ class NewCircleForm(CircleSettingsForm):
                                      s=field.data))
 
 
-class InvitationForm(FlaskForm):
+class InvitationForm(Form):
     days = SelectField(_l("Works for"), coerce=int, default=7, choices=[
         (1, _l("1 day")), (7, _l("1 week")), (14, _l("2 weeks")), (30, _l("30 days"))])
     max_uses = IntegerField(_l("How many people can use it"), default=10, validators=[
@@ -70,12 +69,12 @@ class InvitationForm(FlaskForm):
                        validators=[Optional(), Length(max=120)])
 
 
-class OffersForm(FlaskForm):
+class OffersForm(Form):
     offers = TextAreaField(_l("What are you glad to offer or lend a hand with?"), filters=[strip],
                            validators=[Optional(), Length(max=300)])
 
 
-class JoinForm(FlaskForm):
+class JoinForm(Form):
     answer = TextAreaField(_l("Your answer"), filters=[strip], validators=[Optional(), Length(max=2000)])
 
 
@@ -84,7 +83,7 @@ def _member_id(value) -> int:
     return int(value) if str(value).isdigit() else 0
 
 
-class MakeStewardForm(FlaskForm):
+class MakeStewardForm(Form):
     """The view sets the choices: the members who are not stewards yet."""
     member = SelectField(_l("Member"), coerce=_member_id, validate_choice=False)
 

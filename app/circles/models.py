@@ -75,6 +75,9 @@ class Invitation(db.Model):
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     max_uses: Mapped[int] = mapped_column()
     uses: Mapped[int] = mapped_column(default=0)
+    # Sign-ups tried through the link; past twice its uses, the link no
+    # longer lifts the per-address sign-up limit.
+    signups: Mapped[int] = mapped_column(default=0, server_default="0")
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     circle: Mapped[Circle] = relationship()

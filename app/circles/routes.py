@@ -12,7 +12,7 @@ from ..areas import areas
 from ..auth.access import verified_required
 from ..database import utcnow, write_unit
 from ..extensions import db
-from ..forms import PlainForm, form_page
+from ..forms import PlainForm, form_page, int_arg
 from ..htmx import is_partial_request
 from ..i18n import _
 from ..links import external_url
@@ -63,8 +63,18 @@ def arrive(user, next_url):
 
 
 def signing_up_through_an_invitation() -> bool:
+    """A room of neighbours on one Wi-Fi can join in an evening: an invitation
+    with uses left lifts the per-address sign-up limit, for twice as many
+    sign-ups as it has uses."""
     invitation = _invitation_in(request.args.get("next"))
-    return invitation is not None and domain.invitation_problem(invitation) is None
+    return (invitation is not None and domain.invitation_problem(invitation) is None
+            and invitation.signups < 2 * invitation.max_uses)
+
+
+def count_signup_through_invitation() -> None:
+    invitation = _invitation_in(request.args.get("next"))
+    if invitation is not None:
+        domain.count_signup(invitation)
 
 
 # --- founding a circle -------------------------------------------------------------
@@ -116,7 +126,7 @@ def my_offers(circle, membership):
 @login_required
 @circle_page()
 def log(circle, membership):
-    before = request.args.get("before", type=int)
+    before = int_arg("before", None)
     entries = domain.log_entries(circle, limit=LOG_PAGE, before_id=before)
     return render_template("circles/log.html", circle=circle, membership=membership,
                            lines=log_lines.lines(entries, circle.time_zone),

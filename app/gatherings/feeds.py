@@ -13,7 +13,10 @@ from ..circles import domain as circles
 from ..circles.models import Circle, Membership
 from ..database import utcnow
 from ..extensions import db
+from ..mail import one_line
 from .models import Answer, Feed, Gathering
+
+MAX_YEAR = 9000
 
 def feed_of(user: User, circle: Circle | None = None) -> Feed | None:
     """A person's own feed (no circle), or their feed of a circle; None until made."""
@@ -74,7 +77,7 @@ def calendar(gatherings: list[Gathering], name: str, url_for_gathering) -> bytes
     cal.add("prodid", "-//Communitarium//Gatherings//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", name)
+    cal.add("x-wr-calname", one_line(name))
     for gathering in gatherings:
         tz = ZoneInfo(gathering.time_zone)
         event = icalendar.Event()
@@ -83,7 +86,7 @@ def calendar(gatherings: list[Gathering], name: str, url_for_gathering) -> bytes
         event.add("last-modified", gathering.updated_at)
         event.add("dtstart", gathering.starts_local.replace(tzinfo=tz))
         event.add("dtend", gathering.ends_local.replace(tzinfo=tz))
-        event.add("summary", gathering.title)
+        event.add("summary", one_line(gathering.title))
         event.add("sequence", gathering.sequence)
         event.add("status", STATUS[gathering.status])
         description = gathering.description_source
@@ -92,10 +95,12 @@ def calendar(gatherings: list[Gathering], name: str, url_for_gathering) -> bytes
         if description:
             event.add("description", description)
         if gathering.place:
-            event.add("location", gathering.place)
+            event.add("location", one_line(gathering.place))
         event.add("url", url_for_gathering(gathering))
         cal.add_component(event)
     if gatherings:
-        years = [g.starts_local.year for g in gatherings]
+        # Within the years posting allows (domain.YEARS_AHEAD): zone rules for
+        # year 9999 cannot be written, whatever slipped into the database.
+        years = [min(g.starts_local.year, MAX_YEAR) for g in gatherings]
         cal.add_missing_timezones(first_date=dt.date(min(years) - 1, 1, 1), last_date=dt.date(max(years) + 2, 1, 1))
     return cal.to_ical()

@@ -1,12 +1,11 @@
 """Gathering forms."""
 
-from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, IntegerField, RadioField,
                      SelectField, SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..forms import strip
+from ..forms import Form, strip
 from ..i18n import _l
 from ..zones import valid_time_zone, zone_choices
 
@@ -19,7 +18,7 @@ class CheckboxList(SelectMultipleField):
 WHEN = "%Y-%m-%dT%H:%M"
 
 
-class GatheringForm(FlaskForm):
+class GatheringForm(Form):
     title = StringField(_l("What"), filters=[strip],
                         validators=[DataRequired(_l("Give the gathering a name.")), Length(max=120)])
     description = TextAreaField(_l("Details"), validators=[Optional(), Length(max=5000)])
@@ -56,7 +55,7 @@ class NewGatheringForm(GatheringForm):
     until = DateField(_l("Last date (optional)"), validators=[Optional()])
 
 
-class SeriesForm(FlaskForm):
+class SeriesForm(Form):
     title = StringField(_l("What"), filters=[strip],
                         validators=[DataRequired(_l("Give the gathering a name.")), Length(max=120)])
     description = TextAreaField(_l("Details"), validators=[Optional(), Length(max=5000)])
@@ -65,7 +64,7 @@ class SeriesForm(FlaskForm):
     capacity = IntegerField(_l("Seats (leave empty for no limit)"), validators=[Optional(), NumberRange(1, 10000)])
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(Form):
     response = RadioField(_l("Are you coming?"), validators=[InputRequired(_l("Choose an answer."))], choices=[
         ("going", _l("I'm coming")), ("maybe", _l("Maybe")), ("cant", _l("Can't come"))])
     guests = IntegerField(_l("Guests I bring"), default=0, validators=[Optional(), NumberRange(0, 20)])
@@ -73,24 +72,24 @@ class AnswerForm(FlaskForm):
                             validators=[Optional(), Length(max=500)])
 
 
-class CancelForm(FlaskForm):
+class CancelForm(Form):
     reason = TextAreaField(_l("Why is it cancelled?"), filters=[strip],
                            validators=[DataRequired(_l("Say why, so people know what happened.")), Length(max=300)])
 
 
-class MoveForm(FlaskForm):
+class MoveForm(Form):
     to = SelectField(choices=[("seated", _l("Give a seat")), ("waiting", _l("Move to the waitlist"))])
     over_capacity = BooleanField(_l("Over capacity, on purpose"))
 
 
-class SlotForm(FlaskForm):
+class SlotForm(Form):
     title = StringField(_l("What is needed"), filters=[strip],
                         validators=[DataRequired(_l("Say what the slot is for.")), Length(max=120)])
     needed = IntegerField(_l("How many people"), default=1,
                           validators=[InputRequired(), NumberRange(1, 100, _l("Between 1 and 100 people."))])
 
 
-class GuestForm(FlaskForm):
+class GuestForm(Form):
     name = StringField(_l("Your name"), filters=[strip],
                        validators=[DataRequired(_l("Please tell us your name.")), Length(max=80)])
     email = EmailField(_l("Your email"), filters=[strip], validators=[

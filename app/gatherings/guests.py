@@ -3,9 +3,10 @@ A guest sees only that gathering and answers with a name and an email."""
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ..auth.domain import normalize_email
 from ..extensions import db
@@ -39,9 +40,15 @@ def guest_answer(gathering_id: int, name: str, email: str) -> None:
     email = normalize_email(email)
     gathering = lock_gathering(gathering_id)
     check_open(gathering, 0)
-    raw, hashed = new_token()
     existing = db.session.scalar(select(Answer).where(Answer.gathering_id == gathering.id,
                                                       func.lower(Answer.guest_email) == email))
+    if existing is not None and existing.state != "unconfirmed":
+        # A confirmed guest keeps their name and their links: anyone could type
+        # their address. They are told that someone asked again.
+        queue_mail(email, _("You already have your answer: %(title)s", title=gathering.title),
+                   "gatherings/mail/guest_again.txt", gathering=gathering, name=existing.guest_name)
+        return
+    raw, hashed = new_token()
     if existing is None:
         existing = Answer(gathering_id=gathering.id, guest_email=email, response="going", state="unconfirmed")
         db.session.add(existing)
@@ -87,3 +94,17 @@ def cancel_guest(gathering_id: int, raw: str) -> None:
         promote(gathering)
 
 
+
+
+KEEP_GUEST_EMAILS = dt.timedelta(days=30)
+
+
+def purge(now: dt.datetime) -> dict[str, int]:
+    """Guests' emails (and links) 30 days after their gathering ended: their
+    name stays with the circle's record of who came."""
+    ended = select(Gathering.id).where(Gathering.ends_at <= now - KEEP_GUEST_EMAILS)
+    erased = db.session.execute(
+        update(Answer).where(Answer.user_id.is_(None), Answer.guest_email.is_not(None),
+                             Answer.gathering_id.in_(ended))
+        .values(guest_email=None, guest_token_hash=None)).rowcount
+    return {"guest emails": erased}

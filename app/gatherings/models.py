@@ -197,7 +197,8 @@ class Answer(db.Model):
         CheckConstraint("response IN ('going', 'maybe', 'cant')", name="response"),
         CheckConstraint("state IN ('seated', 'waiting', 'asking', 'unconfirmed', 'none')", name="state"),
         CheckConstraint("guests >= 0", name="guests_positive"),
-        CheckConstraint("user_id IS NOT NULL OR guest_email IS NOT NULL", name="someone"),
+        # A guest's email is erased some weeks after the gathering; their name stays.
+        CheckConstraint("user_id IS NOT NULL OR guest_name IS NOT NULL", name="someone"),
         Index("ix_gathering_answers_gathering_id_state", "gathering_id", "state"),
     )
 

@@ -15,7 +15,7 @@ from ..circles.access import circle_page
 from ..circles.models import Circle
 from ..database import utcnow, write_unit
 from ..extensions import db, limiter
-from ..forms import PlainForm, form_page, show_error
+from ..forms import PlainForm, form_page, int_arg, show_error
 from ..htmx import is_partial_request
 from ..i18n import N_
 from ..i18n import _, ngettext
@@ -66,7 +66,7 @@ word_table("gathering_item", {
 @login_required
 @circle_page()
 def upcoming(circle, membership):
-    page = max(1, request.args.get("page", 1, type=int))
+    page = int_arg("page", 1, highest=10_000)
     items, states, more = queries.upcoming(circle, current_user, page)
     return render_template("gatherings/upcoming.html", circle=circle, membership=membership, gatherings=items,
                            states=states, page=page, more=more)
@@ -76,7 +76,7 @@ def upcoming(circle, membership):
 @login_required
 @circle_page()
 def past(circle, membership):
-    page = max(1, request.args.get("page", 1, type=int))
+    page = int_arg("page", 1, highest=10_000)
     items, more = queries.past(circle, page)
     return render_template("gatherings/past.html", circle=circle, membership=membership, gatherings=items,
                            page=page, more=more)
