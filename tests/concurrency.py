@@ -1,7 +1,8 @@
 """Bursts of simultaneous requests against the served app.
 
-Each client is a person with a minted session and one ``http.client``
-connection of its own, driven by a thread of its own. A burst has three
+Each client is a person with a session (minted, or signed in through the
+real form by ``sign_in``) and one ``http.client`` connection of its own,
+driven by a thread of its own. A burst has three
 steps, the first two ended by a ``threading.Barrier``:
 
 1. every client fetches the page (as a browser would; it also puts the
@@ -30,6 +31,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
+from typing import Callable
 
 from sqlalchemy import select
 
@@ -177,6 +179,7 @@ class Outcome:
     error: str = ""
     sent_at: float = 0.0  # when its last byte went out
     seconds: float = 0.0  # from then to the whole answer
+    again: list[Reply] = field(default_factory=list)  # answers to the posts sent again (``Post.again``)
 
 
 @dataclass
@@ -197,8 +200,27 @@ class Burst:
 
     def describe(self) -> str:
         slowest = max((o.seconds for o in self.outcomes), default=0.0)
+        again = sum(len(o.again) for o in self.outcomes)
         return (f"{len(self.outcomes)} posts released within {self.spread * 1000:.1f} ms, "
-                f"statuses {self.statuses()}, slowest answer {slowest:.2f} s")
+                f"statuses {self.statuses()}, slowest answer {slowest:.2f} s"
+                + (f", then {again} posts sent again" if again else ""))
+
+
+@dataclass
+class Post:
+    """One post of a mixed burst: who sends it, the page they fetch first (for
+    the CSRF token), where the post goes and with which form. With ``again``,
+    the client goes on posting to the same place after its first answer, the
+    form of its n-th post after the first being ``again(n)``, ``pause``
+    seconds apart, until the posts the burst awaits have their answers:
+    requests that keep coming for as long as the ones under test take,
+    however long that is."""
+    client: Client
+    page: str
+    action: str
+    form: dict | None = None
+    again: Callable[[int], dict] | None = None
+    pause: float = 0.0
 
 
 def burst(clients: list[Client], page: str, action: str, form: dict | None = None,
@@ -211,7 +233,21 @@ def burst(clients: list[Client], page: str, action: str, form: dict | None = Non
     waits on it until the request is whole, so posts begun while some client
     still waits for its page could hold every worker, and that page never come.
     """
-    result = Burst([Outcome(c) for c in clients])
+    return burst_of([Post(c, page, action, form) for c in clients], timeout)
+
+
+def burst_of(posts: list[Post], timeout: float = BURST_TIMEOUT, awaited: list[int] | None = None) -> Burst:
+    """A burst (see ``burst``) where each client has a page, an action and a
+    form of its own: different requests raced against each other. Posts with
+    ``again`` go on after the burst (see ``Post``) until the posts ``awaited``
+    (their indexes; by default every post without ``again``) have their
+    answers. The outcomes are in the order of ``posts``."""
+    result = Burst([Outcome(p.client) for p in posts])
+    awaited = set(range(len(posts)) if awaited is None else awaited)
+    awaited -= {i for i, p in enumerate(posts) if p.again is not None}
+    answered = threading.Semaphore(0)  # one release for each awaited post that is done
+    settled = threading.Event()
+    deadline = time.monotonic() + timeout
 
     def release() -> None:  # run by one thread, all others waiting
         for outcome in result.outcomes:
@@ -221,36 +257,65 @@ def burst(clients: list[Client], page: str, action: str, form: dict | None = Non
             except Exception as error:  # noqa: BLE001 - reported with the rest
                 outcome.error = f"{type(error).__name__}: {error}"
 
-    fetched = threading.Barrier(len(clients), timeout=timeout / 3)
-    ready = threading.Barrier(len(clients), action=release, timeout=timeout / 3)
+    fetched = threading.Barrier(len(posts), timeout=timeout / 3)
+    ready = threading.Barrier(len(posts), action=release, timeout=timeout / 3)
 
-    def run(outcome: Outcome) -> None:
+    def run(post: Post, outcome: Outcome, index: int) -> None:
         try:
-            outcome.client.fetch_token(page)
+            outcome.client.fetch_token(post.page)
             fetched.wait()
-            outcome.client.begin_post(action, form)
+            outcome.client.begin_post(post.action, post.form)
             ready.wait()
             if not outcome.error:
                 outcome.reply = outcome.client.read_reply()
                 outcome.seconds = time.monotonic() - outcome.sent_at
+            if post.again is not None:
+                while not settled.wait(post.pause) and time.monotonic() < deadline:
+                    outcome.again.append(outcome.client.post(post.action, post.again(len(outcome.again) + 1)))
         except threading.BrokenBarrierError:
             outcome.error = outcome.error or "a barrier broke (another client failed first)"
         except BaseException as error:  # noqa: BLE001 - reported with the rest
             outcome.error = f"{type(error).__name__}: {error}"
             fetched.abort()
             ready.abort()
+        finally:
+            if index in awaited:
+                answered.release()
 
-    threads = [threading.Thread(target=run, args=(o,), daemon=True, name=o.client.name) for o in result.outcomes]
+    def settle() -> None:
+        for _ in awaited:
+            answered.acquire(timeout=max(0.0, deadline - time.monotonic()))
+        settled.set()
+
+    threads = [threading.Thread(target=run, args=(p, o, i), daemon=True, name=o.client.name)
+               for i, (p, o) in enumerate(zip(posts, result.outcomes))]
+    threads.append(threading.Thread(target=settle, daemon=True, name="settle"))
     for thread in threads:
         thread.start()
-    deadline = time.monotonic() + timeout
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
     stuck = [t.name for t in threads if t.is_alive()]
     if stuck:
+        settled.set()
         fetched.abort()
         ready.abort()
         raise AssertionError(f"{len(stuck)} clients still running after {timeout} s: {stuck[:5]}")
     sent = [o.sent_at for o in result.outcomes if o.sent_at]
     result.spread = max(sent) - min(sent) if sent else 0.0
     return result
+
+
+def sign_in(base_url: str, email: str, password: str, name: str = "") -> Client:
+    """Sign someone in through the real form, as a browser does: fetch the
+    page (a session cookie and its CSRF token), post the email and password.
+    One at a time: simultaneous sign-ins are not what these helpers test.
+
+    :raise AssertionError: if the form does not answer with a redirect and a session cookie.
+    """
+    client = Client(base_url, "", name=name or email)
+    client.cookies.clear()
+    client.fetch_token("/auth/login")
+    reply = client.post("/auth/login", {"email": email, "password": password})
+    if reply.status != 303 or not client.cookies.get("session"):
+        raise AssertionError(f"{client.name}: signing in gave {reply.status}, cookies {sorted(client.cookies)}")
+    return client
