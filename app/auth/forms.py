@@ -1,5 +1,7 @@
 """Account forms. Every form carries a CSRF token (Flask-WTF)."""
 
+import unicodedata
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
@@ -25,13 +27,23 @@ class NewPassword:
                                      "Try a few words only you would put together."))
 
 
+def no_control_characters(form, field):
+    """Refuse control characters (below U+0020, U+007F and the C1 range up to
+    U+009F): a name is shown on pages, in lists and in mail, where a line
+    break, a tab or a NUL byte (which PostgreSQL refuses outright) has no place.
+    Spaces around the name are stripped before this runs."""
+    if any(unicodedata.category(char) == "Cc" for char in field.data or ""):
+        raise ValidationError(_l("Please leave out control characters such as tabs or line breaks."))
+
+
 EMAIL = [InputRequired(_l("Please give your email address.")), Length(max=320),
          Email(_l("That doesn't look like an email address."), check_deliverability=False)]
+DISPLAY_NAME = [DataRequired(_l("Please tell us what to call you.")),
+                Length(max=80, message=_l("Please keep it under %(n)s characters.", n=80)), no_control_characters]
 
 
 class RegisterForm(FlaskForm):
-    display_name = StringField(_l("Your name, as neighbours know you"), filters=[strip],
-                               validators=[DataRequired(_l("Please tell us what to call you.")), Length(max=80)])
+    display_name = StringField(_l("Your name, as neighbours know you"), filters=[strip], validators=DISPLAY_NAME)
     email = EmailField(_l("Email"), validators=EMAIL, filters=[strip])
     password = PasswordField(_l("Password"), validators=[InputRequired(_l("Please choose a password.")), NewPassword()])
     # Filled from the browser's own setting when JavaScript runs; a zone we do
@@ -71,3 +83,8 @@ class ConfirmPasswordForm(FlaskForm):
     """Deleting an account asks for the password once more."""
 
     password = PasswordField(_l("Your password"), validators=[InputRequired(_l("Please give your password."))])
+
+
+class NameForm(FlaskForm):
+    display_name = StringField(_l("Your name, as neighbours know you"), filters=[strip], validators=DISPLAY_NAME)
+

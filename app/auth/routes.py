@@ -14,7 +14,7 @@ from ..limits import client_key, configured
 from ..links import safe_next
 from . import bp, domain, passwords
 from .access import email_key
-from .forms import (ChangePasswordForm, ConfirmPasswordForm, LoginForm, NewPasswordForm, RegisterForm,
+from .forms import (ChangePasswordForm, ConfirmPasswordForm, LoginForm, NameForm, NewPasswordForm, RegisterForm,
                     ResetRequestForm, TimeZoneForm)
 from .models import User
 
@@ -175,6 +175,9 @@ def reset_password(token: str):
 # --- my account -------------------------------------------------------------
 
 def _account_page(status: int = 200, **forms):
+    # The forms not sent are shown fresh (formdata=None), not filled from
+    # whatever another form on the page posted.
+    forms.setdefault("name_form", NameForm(formdata=None, display_name=current_user.display_name))
     forms.setdefault("tz_form", TimeZoneForm(time_zone=current_user.time_zone))
     forms.setdefault("plain_form", PlainForm())
     return render_template("auth/account.html", notices=areas().notice_kinds.values(), **forms), status
@@ -184,6 +187,18 @@ def _account_page(status: int = 200, **forms):
 @login_required
 def account():
     return _account_page()
+
+
+@bp.route("/account/name", methods=["POST"])
+@login_required
+def change_name():
+    form = NameForm()
+    if not form.validate_on_submit():
+        return _account_page(422, name_form=form)
+    with write_unit():
+        current_user.display_name = form.display_name.data
+    flash(_("Saved: neighbours now see you as %(name)s.", name=form.display_name.data), "success")
+    return redirect(url_for("auth.account"), 303)
 
 
 @bp.route("/account/time-zone", methods=["POST"])
