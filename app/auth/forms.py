@@ -88,3 +88,9 @@ class ConfirmPasswordForm(FlaskForm):
 class NameForm(FlaskForm):
     display_name = StringField(_l("Your name, as neighbours know you"), filters=[strip], validators=DISPLAY_NAME)
 
+
+
+class ChangeEmailForm(FlaskForm):
+    email = EmailField(_l("New email address"), validators=EMAIL, filters=[strip])
+    current_password = PasswordField(_l("Your password"),
+                                     validators=[InputRequired(_l("Please give your password."))])
