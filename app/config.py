@@ -52,6 +52,7 @@ def from_environment(instance_path: str) -> dict:
         "LIMIT_REGISTER_PER_IP": os.environ.get("LIMIT_REGISTER_PER_IP", "20 per hour"),
         "LIMIT_REGISTER_PER_EMAIL": os.environ.get("LIMIT_REGISTER_PER_EMAIL", "3 per hour"),
         "LIMIT_RESEND_PER_ACCOUNT": os.environ.get("LIMIT_RESEND_PER_ACCOUNT", "5 per hour"),
+        "LIMIT_EMAIL_CHANGE_PER_ACCOUNT": os.environ.get("LIMIT_EMAIL_CHANGE_PER_ACCOUNT", "5 per hour"),
         "LIMIT_GUEST_PER_EMAIL": os.environ.get("LIMIT_GUEST_PER_EMAIL", "3 per hour"),
         "LIMIT_GUEST_PER_IP": os.environ.get("LIMIT_GUEST_PER_IP", "20 per hour"),
         "GATHERINGS_WEEKS_AHEAD": int(os.environ.get("GATHERINGS_WEEKS_AHEAD", "8")),
@@ -88,6 +89,8 @@ class Defaults:
     RATELIMIT_STRATEGY = "moving-window"
     VERIFY_TOKEN_HOURS = 24
     RESET_TOKEN_MINUTES = 30
+    EMAIL_CHANGE_TOKEN_HOURS = 24  # the link to the new address
+    EMAIL_UNDO_TOKEN_DAYS = 7  # the link to the old address that undoes a change
     SESSION_DAYS = 30  # a login without "remember me" ends after this long
     # argon2id parameters: argon2-cffi's defaults (RFC 9106 low-memory profile:
     # t=3, 64 MiB, p=4), above OWASP's minimum (t=2, 19 MiB, p=1).

@@ -33,16 +33,18 @@ class Form(FlaskForm):
             return request.form if wrapped is not None and request.files else wrapped
 
     def validate(self, extra_validators=None):
-        valid = super().validate(extra_validators)
+        # Before the field's own validators, some of which ask the database
+        # (PostgreSQL refuses a NUL byte outright).
+        refused = False
         for field in self:
             if not isinstance(field, StringField):
                 continue
             multi_line = isinstance(field, TextAreaField)
             if any(isinstance(v, str) and has_controls(v, multi_line) for v in field.raw_data or ()):
-                field.errors = [*field.errors, _("Please use plain text here, on one line.") if not multi_line
-                                else _("Please use plain text here.")]
-                valid = False
-        return valid
+                field.errors = [_("Please leave out control characters.") if multi_line
+                                else _("Please leave out control characters such as tabs or line breaks.")]
+                refused = True
+        return not refused and super().validate(extra_validators)
 
 
 class PlainForm(Form):

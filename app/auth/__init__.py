@@ -1,4 +1,4 @@
-"""Accounts: registering, signing in, sessions, passwords, deleting an account."""
+"""Accounts: registering, signing in, sessions, passwords, names and email addresses, deleting an account."""
 
 from flask import Blueprint
 
@@ -14,3 +14,5 @@ def init_app(app, areas) -> None:
     areas.on_purge(domain.purge)
     areas.notice("account_verify", N_("you sign up, or ask for a new link to confirm your address"), "auth")
     areas.notice("account_reset", N_("you ask to reset your password"), "auth")
+    areas.notice("account_email", N_("you ask to change your email address (a link to the new one, "
+                                     "a note with an undo link to the old one)"), "auth")

@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..areas import areas
 from ..database import utcnow
@@ -33,6 +34,10 @@ class AccountError(RuleError):
 class Changed(AccountError):
     """The account changed while its password was being checked (another
     device changed the password, or the account was deleted): try again."""
+
+
+class AddressTaken(AccountError):
+    """The address a link would set belongs to another account by now."""
 
 
 def normalize_email(email: str) -> str:
@@ -92,7 +97,8 @@ def register(email: str, display_name: str, password_hash: str, time_zone: str |
     answer nor its timing tells a stranger who is registered.
     """
     email = normalize_email(email)
-    existing = find_user(email)
+    # An address held for its former owner (see address_holder) counts as taken.
+    existing = address_holder(email)
     if existing is not None:
         queue_mail(email, _("You already have an account"), "auth/mail/already_registered.txt",
                    user=existing, login_url=external_url("auth.login"),
@@ -148,11 +154,18 @@ def sign_in(user_id: int, checked_hash: str, new_hash: str | None = None, rememb
 
 # --- mailed tokens ---------------------------------------------------------
 
-def _issue_token(user: User, purpose: str, lifetime: dt.timedelta) -> str:
+def _issue_token(user: User, purpose: str, lifetime: dt.timedelta, email: str | None = None) -> str:
     raw, hashed = new_token()
-    db.session.add(AccountToken(user=user, purpose=purpose, token_hash=hashed,
+    db.session.add(AccountToken(user=user, purpose=purpose, token_hash=hashed, email=email,
                                 expires_at=utcnow() + lifetime))
     return raw
+
+
+def _spend_open_tokens(user: User, *purposes: str) -> None:
+    """Every open link of these kinds stops working."""
+    db.session.execute(update(AccountToken).where(
+        AccountToken.user_id == user.id, AccountToken.purpose.in_(purposes), AccountToken.used_at.is_(None)
+    ).values(used_at=utcnow()).execution_options(synchronize_session="fetch"))
 
 
 def _usable_token(raw: str, purpose: str) -> AccountToken | None:
@@ -187,10 +200,15 @@ def request_reset(email: str) -> None:
         queue_mail(email, _("Password reset requested"), "auth/mail/reset_unknown.txt",
                    register_url=external_url("auth.register"))
         return
+    _mail_reset_link(user)
+
+
+def _mail_reset_link(user: User, subject: str | None = None, template: str = "auth/mail/reset.txt") -> None:
     minutes = current_app.config["RESET_TOKEN_MINUTES"]
     raw = _issue_token(user, "reset", dt.timedelta(minutes=minutes))
-    queue_mail(email, _("Reset your password"), "auth/mail/reset.txt",
-               user=user, url=external_url("auth.reset_password", token=raw), minutes=minutes)
+    queue_mail(user.email, subject or _("Reset your password"), template,
+               user=user, url=external_url("auth.reset_password", token=raw), minutes=minutes,
+               reset_request_url=external_url("auth.reset_request"))
 
 
 def reset_token_user(raw: str) -> User | None:
@@ -220,6 +238,137 @@ def set_password(user: User, new_hash: str) -> None:
     # A password changed by a reset link also proves the address.
     if user.email_verified_at is None:
         user.email_verified_at = now
+
+
+# --- changing the address ---------------------------------------------------------
+
+def address_holder(email: str, but_not: int | None = None) -> User | None:
+    """The account that has this address, or holds it; None when it is free.
+
+    An address changed away from stays held for its former owner while the
+    undo link mailed to it is open (EMAIL_UNDO_TOKEN_DAYS): otherwise whoever
+    changed it could sign up with it at once, unconfirmed, and make the undo
+    fail. ``but_not``: an account id that does not count (its own old address
+    is free to go back to).
+    """
+    email = normalize_email(email)
+    user = find_user(email)
+    if user is not None and user.id != but_not:
+        return user
+    holding = select(User).join(AccountToken, AccountToken.user_id == User.id).where(
+        AccountToken.email == email, AccountToken.purpose == "undo", AccountToken.used_at.is_(None),
+        AccountToken.expires_at > utcnow())
+    if but_not is not None:
+        holding = holding.where(User.id != but_not)
+    return db.session.scalars(holding.limit(1)).first()
+
+
+def request_email_change(user: User, new_email: str) -> None:
+    """Mail the new address a link that makes it the account's address, and
+    the current address a notice with a link that undoes the change (the
+    caller checked the password before the unit, and ``unchanged`` inside it).
+
+    When the new address belongs to another account, or is held for one, it
+    gets a note saying so instead of a link, and the address does not change.
+    Either way the same two mails go out and the answer is the same, so the
+    form tells nobody who has an account.
+    """
+    new_email = normalize_email(new_email)
+    config = current_app.config
+    if address_holder(new_email, but_not=user.id) is None:
+        hours = config["EMAIL_CHANGE_TOKEN_HOURS"]
+        raw = _issue_token(user, "change", dt.timedelta(hours=hours), email=new_email)
+        queue_mail(new_email, _("Confirm your new email address"), "auth/mail/email_change.txt",
+                   user=user, url=external_url("auth.confirm_email", token=raw), hours=hours)
+    else:
+        queue_mail(new_email, _("This address already has an account"), "auth/mail/email_change_taken.txt",
+                   login_url=external_url("auth.login"), reset_url=external_url("auth.reset_request"))
+    days = config["EMAIL_UNDO_TOKEN_DAYS"]
+    raw = _issue_token(user, "undo", dt.timedelta(days=days), email=user.email)
+    queue_mail(user.email, _("Your email address is about to change"), "auth/mail/email_change_notice.txt",
+               user=user, new_email=new_email, url=external_url("auth.undo_email_change", token=raw), days=days)
+
+
+def change_link_email(raw: str) -> str | None:
+    """The new address a change link is for; None if the link is no good."""
+    token = _usable_token(raw, "change")
+    return token.email if token else None
+
+
+def undo_link_email(raw: str) -> str | None:
+    """The address an undo link gives back; None if the link is no good."""
+    token = _usable_token(raw, "undo")
+    return token.email if token else None
+
+
+def _move_to(user: User, email: str) -> None:
+    """Give the account this address, if no other account has or holds it.
+
+    :raise AddressTaken: another account has it (the unique constraint is the
+        last guard, for a writer this unit's checks could not see).
+    """
+    if address_holder(email, but_not=user.id) is not None:
+        raise AddressTaken(_("%(email)s belongs to another account now, so your address stays %(old)s.",
+                             email=email, old=user.email))
+    old = user.email
+    user.email = email
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise AddressTaken(_("%(email)s belongs to another account now, so your address stays %(old)s.",
+                             email=email, old=old)) from None
+
+
+def confirm_email_change(raw: str) -> User | None:
+    """Make the new address behind a change link the account's own, confirmed;
+    None if the link is no good.
+
+    :raise AddressTaken: another account took the address meanwhile.
+    """
+    token = _usable_token(raw, "change")
+    if token is None:
+        return None
+    user = token.user
+    _move_to(user, token.email)
+    user.email_verified_at = utcnow()
+    # Every open change link is spent, this one too: an older one must not move it again.
+    # Open undo links stay: they are what the old address has to undo this.
+    _spend_open_tokens(user, "change")
+    # Every session ends, as after a new password: the address is where reset
+    # links go, so it is half of the way in, and a browser left signed in
+    # elsewhere (a shared computer, a lost phone) should not outlive the
+    # change. The browser that confirms, if it is signed in to this account,
+    # carries on in a fresh session (the view starts it): it holds a session
+    # of this account and has just shown it reads the new mailbox.
+    end_all_sessions(user)
+    return user
+
+
+def undo_email_change(raw: str) -> User | None:
+    """Give back the address an undo link was mailed to, and lock the account
+    until its owner chooses a new password; None if the link is no good.
+
+    Whoever changed the address knew the password and may hold sessions and
+    links: every session ends, every open link (confirm, reset, change, undo)
+    is spent, the password stops working, and a reset link goes to the
+    address given back.
+
+    :raise AddressTaken: another account has the address (only a writer racing
+        this unit could; address_holder keeps it free while the link is open).
+    """
+    token = _usable_token(raw, "undo")
+    if token is None:
+        return None
+    user = token.user
+    if user.email != token.email:
+        _move_to(user, token.email)
+    # The link came to this address and was opened: it is confirmed.
+    user.email_verified_at = utcnow()
+    _spend_open_tokens(user, "verify", "reset", "change", "undo")
+    end_all_sessions(user)
+    user.password_hash = None
+    _mail_reset_link(user, _("Your address is back: choose a new password"), "auth/mail/email_undone.txt")
+    return user
 
 
 # --- what other areas add ---------------------------------------------------------

@@ -26,11 +26,12 @@ class NewPassword:
 
 EMAIL = [InputRequired(_l("Please give your email address.")), Length(max=320),
          Email(_l("That doesn't look like an email address."), check_deliverability=False)]
+DISPLAY_NAME = [DataRequired(_l("Please tell us what to call you.")),
+                Length(max=80, message=_l("Please keep it under %(n)s characters.", n=80))]
 
 
 class RegisterForm(Form):
-    display_name = StringField(_l("Your name, as neighbours know you"), filters=[strip],
-                               validators=[DataRequired(_l("Please tell us what to call you.")), Length(max=80)])
+    display_name = StringField(_l("Your name, as neighbours know you"), filters=[strip], validators=DISPLAY_NAME)
     email = EmailField(_l("Email"), validators=EMAIL, filters=[strip])
     password = PasswordField(_l("Password"), validators=[InputRequired(_l("Please choose a password.")), NewPassword()])
     # Filled from the browser's own setting when JavaScript runs; a zone we do
@@ -70,3 +71,14 @@ class ConfirmPasswordForm(Form):
     """Deleting an account asks for the password once more."""
 
     password = PasswordField(_l("Your password"), validators=[InputRequired(_l("Please give your password."))])
+
+
+class NameForm(Form):
+    display_name = StringField(_l("Your name, as neighbours know you"), filters=[strip], validators=DISPLAY_NAME)
+
+
+
+class ChangeEmailForm(Form):
+    email = EmailField(_l("New email address"), validators=EMAIL, filters=[strip])
+    current_password = PasswordField(_l("Your password"),
+                                     validators=[InputRequired(_l("Please give your password."))])

@@ -72,15 +72,25 @@ class LoginSession(db.Model):
 
 
 class AccountToken(db.Model):
-    """A single-use link we mailed: confirm an address, or reset a password."""
+    """A single-use link we mailed: confirm an address, reset a password,
+    confirm a new address ("change"), or undo a change of address ("undo")."""
 
     __tablename__ = "account_tokens"
-    __table_args__ = (CheckConstraint("purpose IN ('verify', 'reset')", name="purpose"),)
+    __table_args__ = (
+        CheckConstraint("purpose IN ('verify', 'reset', 'change', 'undo')", name="purpose"),
+        # Links about a change of address carry the address they are about;
+        # the others carry none.
+        CheckConstraint("(purpose IN ('change', 'undo')) = (email IS NOT NULL)", name="email"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     purpose: Mapped[str] = mapped_column(String(10))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # "change": the new address, set when the link is opened; "undo": the old
+    # address, given back when the link is opened (and held for its owner
+    # until then, see domain.address_taken). Lower-cased, like User.email.
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

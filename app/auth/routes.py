@@ -1,7 +1,7 @@
 """Account views: thin. Each write is one unit (``write_unit``) opened here,
 after the slow password work is done; the rules live in domain.py."""
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..areas import areas
@@ -14,8 +14,8 @@ from ..limits import client_key, configured
 from ..links import safe_next
 from . import bp, domain, passwords
 from .access import email_key
-from .forms import (ChangePasswordForm, ConfirmPasswordForm, LoginForm, NewPasswordForm, RegisterForm,
-                    ResetRequestForm, TimeZoneForm)
+from .forms import (ChangeEmailForm, ChangePasswordForm, ConfirmPasswordForm, LoginForm, NameForm, NewPasswordForm,
+                    RegisterForm, ResetRequestForm, TimeZoneForm)
 from .models import User
 
 
@@ -187,6 +187,10 @@ def reset_password(token: str):
 # --- my account -------------------------------------------------------------
 
 def _account_page(status: int = 200, **forms):
+    # The forms not sent are shown fresh (formdata=None), not filled from
+    # whatever another form on the page posted.
+    forms.setdefault("name_form", NameForm(formdata=None, display_name=current_user.display_name))
+    forms.setdefault("email_form", ChangeEmailForm(formdata=None))
     forms.setdefault("tz_form", TimeZoneForm(time_zone=current_user.time_zone))
     forms.setdefault("plain_form", PlainForm())
     return render_template("auth/account.html", notices=areas().notice_kinds.values(), **forms), status
@@ -196,6 +200,108 @@ def _account_page(status: int = 200, **forms):
 @login_required
 def account():
     return _account_page()
+
+
+@bp.route("/account/name", methods=["POST"])
+@login_required
+def change_name():
+    form = NameForm()
+    if not form.validate_on_submit():
+        return _account_page(422, name_form=form)
+    with write_unit():
+        current_user.display_name = form.display_name.data
+    flash(_("Saved: neighbours now see you as %(name)s.", name=form.display_name.data), "success")
+    return redirect(url_for("auth.account"), 303)
+
+
+def _email_change_key() -> str:
+    return f"email-change:{current_user.id}" if current_user.is_authenticated else client_key()
+
+
+@bp.route("/account/email", methods=["POST"])
+@login_required
+@limiter.limit(configured("LIMIT_EMAIL_CHANGE_PER_ACCOUNT"), key_func=_email_change_key)
+def change_email():
+    """Mail a link to the new address and a notice with an undo link to the
+    old one. The answer is the same whether or not the new address has an
+    account (domain.request_email_change)."""
+    form = ChangeEmailForm()
+    if not form.validate_on_submit():
+        return _account_page(422, email_form=form)
+    new_email = domain.normalize_email(form.email.data)
+    if new_email == current_user.email:
+        form.email.errors.append(_("That is already your address."))
+        return _account_page(422, email_form=form)
+    checked_hash = current_user.password_hash
+    if not passwords.check_password(checked_hash, form.current_password.data):  # slow: before the unit
+        form.current_password.errors.append(_("That is not your password."))
+        return _account_page(422, email_form=form)
+    try:
+        with write_unit():
+            domain.request_email_change(domain.unchanged(current_user.id, checked_hash), new_email)
+    except domain.Changed as error:
+        show_error(form, error)
+        return _account_page(422, email_form=form)
+    flash(_("We sent a link to %(email)s. Your address changes when you open it, within %(hours)s hours.",
+            email=new_email, hours=current_app.config["EMAIL_CHANGE_TOKEN_HOURS"]), "success")
+    return redirect(url_for("auth.account"), 303)
+
+
+@bp.route("/email/confirm/<token>", methods=["GET", "POST"])
+def confirm_email(token: str):
+    """GET shows a button, POST confirms: mail scanners that open links must
+    not spend them."""
+    new_email = domain.change_link_email(token)
+    if new_email is None:
+        return render_template("auth/email_confirm.html", failed=True), 410
+    form = PlainForm()
+    if not form.validate_on_submit():
+        return render_template("auth/email_confirm.html", form=form, new_email=new_email)
+    here = current_user.id if current_user.is_authenticated else None
+    try:
+        with write_unit():
+            user = domain.confirm_email_change(token)
+            if user is not None and user.id == here:
+                domain.start_session(user)  # this browser carries on; every other one is signed out
+            user_id, email = (user.id, user.email) if user is not None else (None, None)
+    except domain.AddressTaken as error:
+        return render_template("auth/email_confirm.html", taken=str(error)), 409
+    if user_id is None:  # spent by another tab meanwhile
+        return render_template("auth/email_confirm.html", failed=True), 410
+    if user_id == here:
+        _signed_in(user, remember=False)  # before the message: it clears the cookie session
+    flash(_("Your email address is now %(email)s. Every other device is signed out.", email=email), "success")
+    return redirect(url_for("auth.account" if user_id == here else "auth.login"), 303)
+
+
+@bp.route("/email/undo/<token>", methods=["GET", "POST"])
+def undo_email_change(token: str):
+    """GET explains and shows a button, POST gives the old address back and
+    locks the account until a new password is chosen."""
+    old_email = domain.undo_link_email(token)
+    if old_email is None:
+        return render_template("auth/email_undo.html", failed=True), 410
+    form = PlainForm()
+    if not form.validate_on_submit():
+        return render_template("auth/email_undo.html", form=form, old_email=old_email)
+    here = current_user.id if current_user.is_authenticated else None
+    try:
+        with write_unit():
+            user = domain.undo_email_change(token)
+            user_id, email = (user.id, user.email) if user is not None else (None, None)
+    except domain.AddressTaken as error:
+        return render_template("auth/email_undo.html", taken=str(error)), 409
+    if user_id is None:  # spent by another tab meanwhile
+        return render_template("auth/email_undo.html", failed=True), 410
+    if user_id == here:
+        logout_user()
+        session.clear()
+    flash(_("Your address is %(email)s again, and every device is signed out. Whoever changed it knew your "
+            "password, so it no longer works: we sent a link to %(email)s to choose a new one.",
+            email=email), "success")
+    response = redirect(url_for("auth.login"), 303)
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
 
 
 @bp.route("/account/time-zone", methods=["POST"])

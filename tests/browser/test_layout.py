@@ -59,3 +59,19 @@ def test_a_wide_page_is_caught(phone):
     page.evaluate("document.querySelector('main').style.minWidth = '400px'")
     measured = page.evaluate(WIDTH)
     assert measured["scrollWidth"] > PHONE["width"] and measured["widest"]["tag"]
+
+
+def test_account_forms_with_messages_fit_a_phone(browser, demo_site, neighbour):
+    """The account page's name and email forms, sent with a long address and a
+    wrong password, show their messages without scrolling sideways."""
+    context = signed_in_context(browser, demo_site, neighbour)
+    page = context.new_page()
+    page.goto("/auth/account")
+    assert page.evaluate(WIDTH)["scrollWidth"] <= PHONE["width"]
+    page.get_by_label("New email address").fill("a-very-long-address-without-any-spaces-at-all-" * 2 + "@example.org")
+    page.get_by_label("Your password").fill("not the password")
+    page.get_by_role("button", name="Send me a link").click()
+    page.locator(".error").first.wait_for()
+    measured = page.evaluate(WIDTH)
+    assert measured["scrollWidth"] <= PHONE["width"], measured
+    context.close()
