@@ -3,7 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+DEMO_PORT ?= 8001
 export FLASK_APP := wsgi:app
+# The app builds its links (mail, invitations, calendars) on BASE_URL, which
+# defaults to http://127.0.0.1:$PORT: the port it is served on.
+export PORT
 
 .PHONY: run test demo migrate extend clean bench lighthouse
 
@@ -39,8 +43,15 @@ run: extend
 	  exec $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 1 --threads 8 --no-control-socket --access-logfile - wsgi:app; \
 	fi
 
-demo: migrate
-	$(BIN)/flask seed-demo
+# The demo has a database of its own (instance/demo.db) and its own port, so
+# it works whether or not `make run` came first, and never mixes with your data.
+demo: $(VENV)/.runtime instance/secret_key
+	DATABASE_URL=sqlite:///$(CURDIR)/instance/demo.db $(BIN)/flask db upgrade
+	DATABASE_URL=sqlite:///$(CURDIR)/instance/demo.db $(BIN)/flask seed-demo --keep
+	DATABASE_URL=sqlite:///$(CURDIR)/instance/demo.db $(BIN)/flask gatherings extend
+	@echo "The demo: http://127.0.0.1:$(DEMO_PORT)/ (sign in with one of the accounts above)"
+	DATABASE_URL=sqlite:///$(CURDIR)/instance/demo.db PORT=$(DEMO_PORT) exec $(BIN)/gunicorn \
+	  --bind 127.0.0.1:$(DEMO_PORT) --workers 1 --threads 8 --no-control-socket wsgi:app
 
 # System packages (chromium, java, the HTML checker) first: the script does
 # nothing when they are there.

@@ -9,3 +9,27 @@ import os
 # elsewhere than on this machine.
 _proxies = int(os.environ.get("PROXY_COUNT", "0") or 0)
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS") or ("127.0.0.1,::1" if _proxies else "")
+
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def when_ready(server):
+    """Warn when links would point elsewhere than where the app listens (a
+    newcomer who set PORT but not BASE_URL gets dead links in every mail)."""
+    from urllib.parse import urlsplit
+
+    if _proxies:
+        return  # behind a proxy BASE_URL is the public address, not ours
+    base = os.environ.get("BASE_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
+    parts = urlsplit(base)
+    wanted = (parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+    for bind in server.cfg.bind:
+        host, _, port = bind.rpartition(":")
+        host = host.strip("[]")
+        if port.isdigit() and int(port) == wanted[1] and (
+                host == wanted[0] or {host, wanted[0]} <= _LOOPBACK or host in ("0.0.0.0", "::")):
+            return
+    server.log.warning("BASE_URL is %s, but the app listens on %s: links in mail, invitations and "
+                       "calendars will not reach it. Set BASE_URL (README, Configuration).",
+                       base, ", ".join(server.cfg.bind))

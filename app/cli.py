@@ -210,10 +210,17 @@ def init_app(app: Flask) -> None:
 
     @app.cli.command("seed-demo")
     @click.option("--scale", default=1, show_default=True, help="Multiply the demo circle's size.")
-    def seed_demo_command(scale: int):
+    @click.option("--keep", is_flag=True, help="If the demo is there already, keep it and list its accounts.")
+    def seed_demo_command(scale: int, keep: bool):
         """Fill an empty database with demo accounts and content."""
         # Links in mail are built as in a request to BASE_URL.
         with app.test_request_context(base_url=app.config["BASE_URL"]):
-            accounts = seed_demo(scale)
+            if keep and db.session.scalar(select(func.count()).select_from(User)):
+                accounts = [(demo_email(name), DEMO_PASSWORD) for name, _offers in DEMO_PEOPLE]
+                if db.session.scalar(select(func.count()).select_from(User).where(
+                        User.email.in_([email for email, _ in accounts]))) != len(accounts):
+                    raise click.ClickException("This database has accounts, but not the demo's.")
+            else:
+                accounts = seed_demo(scale)
         for email, password in accounts:
             click.echo(f"{email} {password}")

@@ -38,7 +38,7 @@ def from_environment(instance_path: str) -> dict:
             "DATABASE_URL", f"sqlite:///{Path(instance_path) / 'communitarium.db'}"
         ),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
-        "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:8000"),
+        "BASE_URL": os.environ.get("BASE_URL", f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"),
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
         "SMTP_HOST": os.environ.get("SMTP_HOST"),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "587")),
