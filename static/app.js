@@ -9,6 +9,19 @@
     if (!input.value && zone) { input.value = zone; }
   });
 
+  // A new circle's web address follows its name until someone edits it.
+  document.querySelectorAll("[data-slug-from]").forEach(function (slug) {
+    var name = document.getElementById(slug.getAttribute("data-slug-from"));
+    var edited = slug.value !== "";
+    if (!name) { return; }
+    slug.addEventListener("input", function () { edited = slug.value !== ""; });
+    name.addEventListener("input", function () {
+      if (edited) { return; }
+      slug.value = name.value.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
+        .replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40).replace(/-+$/, "");
+    });
+  });
+
   // htmx: a request that fails (offline, server down) says so in place.
   document.addEventListener("htmx:sendError", function (event) {
     var target = event.detail.elt;

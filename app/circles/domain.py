@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 
 from sqlalchemy import bindparam, case, delete, func, literal, select, union_all, update
 from sqlalchemy.orm import aliased
@@ -65,6 +66,19 @@ def log_entries(circle: Circle, limit: int = 50, before_id: int | None = None) -
 
 def slug_taken(slug: str) -> bool:
     return db.session.scalar(select(Circle.id).where(Circle.slug == slug)) is not None
+
+
+def suggest_slug(name: str) -> str:
+    """A free web address made from a circle's name: "Rue de l'Été" → "rue-de-l-ete"."""
+    # Accents go (é → e); any other letter or sign than a-z and 0-9 parts words, as in app.js.
+    letters = "".join(c for c in unicodedata.normalize("NFKD", name.lower()) if unicodedata.category(c) != "Mn")
+    base = re.sub(r"[^a-z0-9]+", "-", letters).strip("-")[:36].strip("-")
+    if len(base) < 3:
+        base = f"{base}-circle".strip("-")
+    candidate, n = base, 2
+    while slug_taken(candidate):
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
 
 
 def create_circle(founder: User, *, name: str, slug: str, description: str = "", area: str = "",

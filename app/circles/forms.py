@@ -6,7 +6,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from ..forms import Form, strip
 from ..i18n import _l
 from ..zones import valid_time_zone, zone_choices
-from .domain import SLUG_PATTERN, slug_taken
+from .domain import SLUG_PATTERN, slug_taken, suggest_slug
 
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("es", "Español"), ("fr", "Français"),
              ("it", "Italiano"), ("nl", "Nederlands"), ("pl", "Polski"), ("pt", "Português"),
@@ -48,7 +48,14 @@ class CircleSettingsForm(Form):
 
 class NewCircleForm(CircleSettingsForm):
     slug = StringField(_l("Web address"), filters=[lambda v: v.strip().lower() if isinstance(v, str) else v],
-                       validators=[InputRequired(_l("Please choose a web address."))])
+                       render_kw={"data-slug-from": "name"})
+
+    def validate(self, extra_validators=None):
+        # Left empty, the address is made from the name (app.js fills it in as
+        # the name is typed; without JavaScript it is made here).
+        if not self.slug.data and self.name.data and isinstance(self.name.data, str):
+            self.slug.data = suggest_slug(self.name.data)
+        return super().validate(extra_validators)
 
     def validate_slug(self, field):
         if not SLUG_PATTERN.match(field.data or ""):

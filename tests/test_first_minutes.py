@@ -1,0 +1,108 @@
+"""A newcomer's first five minutes: links that follow the port, a circle's
+web address made from its name, sentences that read right."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import SimpleNamespace
+
+from sqlalchemy import select
+
+from app.circles.models import Circle
+from app.config import from_environment
+from app.extensions import db
+
+from .helpers import add_user, login, post, text_of
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def new_circle(client, **changes):
+    data = {"name": "Elm Street", "slug": "", "description": "", "area": "", "time_zone": "Europe/Berlin",
+            "language": "en", "join_mode": "open"} | changes
+    return post(client, "/circles/new", data)
+
+
+def slugs(app) -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(select(Circle.slug).order_by(Circle.id)))
+
+
+def test_an_empty_web_address_is_made_from_the_name(app, client):
+    add_user(app)
+    login(client)
+    assert new_circle(client, name="Rue de l'Été 12").status_code == 303
+    assert new_circle(client, name="Rue de l’Été 12!").status_code == 303  # the same address, taken: -2
+    assert new_circle(client, name="Öz").status_code == 303  # too short alone
+    assert slugs(app) == ["rue-de-l-ete-12", "rue-de-l-ete-12-2", "oz-circle"]
+    assert text_of(client.get("/c/rue-de-l-ete-12/")).count("Rue de l'Été 12") >= 1
+
+
+def test_a_typed_web_address_is_kept_and_checked(app, client):
+    add_user(app)
+    login(client)
+    assert new_circle(client, slug="our-yard").status_code == 303
+    response = new_circle(client, slug="Not an address!")
+    assert response.status_code == 422 and "lowercase letters, digits and dashes" in text_of(response)
+    assert slugs(app) == ["our-yard"]
+
+
+def test_the_new_circle_page_fills_the_address_as_the_name_is_typed(app, client):
+    add_user(app)
+    login(client)
+    page = text_of(client.get("/circles/new"))
+    assert 'data-slug-from="name"' in page and "Leave it empty to make it from the name" in page
+    assert "data-slug-from" in (ROOT / "static" / "app.js").read_text()
+
+
+def test_links_follow_the_port_when_base_url_is_unset(monkeypatch, tmp_path):
+    monkeypatch.delenv("BASE_URL", raising=False)
+    monkeypatch.setenv("PORT", "8301")
+    assert from_environment(str(tmp_path))["BASE_URL"] == "http://127.0.0.1:8301"
+    monkeypatch.setenv("BASE_URL", "https://ourstreet.example")
+    assert from_environment(str(tmp_path))["BASE_URL"] == "https://ourstreet.example"
+
+
+def _gunicorn_conf(monkeypatch, **env):
+    for name in ("BASE_URL", "PORT", "PROXY_COUNT", "FORWARDED_ALLOW_IPS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "gunicorn.conf.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _warnings(module, bind: str) -> list[str]:
+    said = []
+    server = SimpleNamespace(cfg=SimpleNamespace(bind=[bind]),
+                             log=SimpleNamespace(warning=lambda text, *args: said.append(text % args)))
+    module.when_ready(server)
+    return said
+
+
+def test_gunicorn_warns_when_links_would_not_reach_the_app(monkeypatch):
+    assert _warnings(_gunicorn_conf(monkeypatch, PORT="8301"), "127.0.0.1:8301") == []
+    said = _warnings(_gunicorn_conf(monkeypatch, PORT="8301", BASE_URL="http://127.0.0.1:8000"), "127.0.0.1:8301")
+    assert len(said) == 1 and "http://127.0.0.1:8000" in said[0] and "127.0.0.1:8301" in said[0]
+    assert _warnings(_gunicorn_conf(monkeypatch, BASE_URL="http://localhost:8000"), "127.0.0.1:8000") == []
+    # Behind a proxy BASE_URL is the public address: nothing to compare.
+    assert _warnings(_gunicorn_conf(monkeypatch, PROXY_COUNT="1", BASE_URL="https://ourstreet.example"),
+                     "127.0.0.1:8000") == []
+
+
+def test_check_email_sentences_are_apart(app, client):
+    response = post(client, "/auth/register", {"display_name": "Maya", "email": "maya@example.net",
+                                               "password": "correct horse battery staple"},
+                    follow_redirects=True)
+    assert "We sent a message to maya@example.net. It has a link" in " ".join(text_of(response).split())
+
+
+def test_the_home_page_title_is_short(app, client):
+    add_user(app)
+    login(client)
+    page = text_of(client.get("/"))
+    title = page.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert title.startswith("Home") and "<" not in title and len(title) < 60, title
