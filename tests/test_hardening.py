@@ -1,14 +1,16 @@
-"""The findings of the outside security review (at 7f48906), each as the
-person or the operator it hurt would see it: mail that a crashed sender lost
-or a broken subject held back, line breaks in one-line fields, invitation
-links that lifted the sign-up limit, a stranger renaming a confirmed guest,
-calendar feeds broken by one gathering, a deleted host's series, dead
-invitation links showing the circle, feeds that outlived membership, sign-in
-limits that locked members out, secret pages kept in the browser's cache,
-gunicorn trusting forwarded headers, and what ``flask purge`` deletes.
+"""The findings of the outside security review (made at 7f48906), each as
+the person or the operator it hurt would see it: mail that a crashed sender
+lost or a broken subject held back, line breaks in one-line fields,
+invitation links that lifted the sign-up limit, a stranger renaming a
+confirmed guest, calendar feeds broken by one gathering, a deleted host's
+series, dead invitation links showing the circle, feeds that outlived
+membership, sign-in limits that locked members out, secret pages kept in the
+browser's cache, gunicorn trusting forwarded headers, and what ``flask
+purge`` deletes.
 
-Every test here fails at 7f48906 for the reason the review gave (see the
-report of the branch ``hard``), and runs on SQLite and on PostgreSQL."""
+Each test was run at 7f48906 too, and fails there for the reason the review
+gave (the change-of-address pages and ``flask purge`` did not exist yet).
+Every test runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
