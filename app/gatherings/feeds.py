@@ -14,9 +14,8 @@ from ..circles.models import Circle, Membership
 from ..database import utcnow
 from ..extensions import db
 from ..mail import one_line
+from .domain import YEARS_AHEAD
 from .models import Answer, Feed, Gathering
-
-MAX_YEAR = 9000
 
 def feed_of(user: User, circle: Circle | None = None) -> Feed | None:
     """A person's own feed (no circle), or their feed of a circle; None until made."""
@@ -99,8 +98,10 @@ def calendar(gatherings: list[Gathering], name: str, url_for_gathering) -> bytes
         event.add("url", url_for_gathering(gathering))
         cal.add_component(event)
     if gatherings:
-        # Within the years posting allows (domain.YEARS_AHEAD): zone rules for
-        # year 9999 cannot be written, whatever slipped into the database.
-        years = [min(g.starts_local.year, MAX_YEAR) for g in gatherings]
+        # Within the years posting allows: zone rules for year 9999 cannot be
+        # written, and rules for centuries ahead cost seconds, whatever slipped
+        # into the database.
+        last_year = utcnow().year + YEARS_AHEAD
+        years = [min(g.starts_local.year, last_year) for g in gatherings]
         cal.add_missing_timezones(first_date=dt.date(min(years) - 1, 1, 1), last_date=dt.date(max(years) + 2, 1, 1))
     return cal.to_ical()
