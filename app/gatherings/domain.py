@@ -573,9 +573,9 @@ def past(circle: Circle, page: int = 1, size: int = PAGE_SIZE) -> tuple[list[Gat
     return _page(_PAST, circle, page, size)
 
 
-_WHO_CAME = (select(Answer).where(Answer.gathering_id.in_(bindparam("ids", expanding=True)),
-                                  Answer.attended.is_(True))
-             .options(db.joinedload(Answer.user)))
+_WHO_CAME = (select(Answer).outerjoin(User, User.id == Answer.user_id)
+             .where(Answer.gathering_id.in_(bindparam("ids", expanding=True)), Answer.attended.is_(True))
+             .options(db.joinedload(Answer.user)).order_by(func.lower(User.display_name), Answer.id))
 
 
 def who_came(gatherings: list[Gathering]) -> dict[int, list[str]]:
