@@ -32,6 +32,7 @@ import brotli
 import pytest
 
 from .helpers import PASSWORD, add_user, free_port
+from .served import READY_WITHIN
 
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
@@ -69,7 +70,7 @@ class Server:
             time.sleep(0.1)
 
 
-def _wait_until_it_answers(process: subprocess.Popen, port: int, log: Path, timeout: float = 60) -> None:
+def _wait_until_it_answers(process: subprocess.Popen, port: int, log: Path, timeout: float = READY_WITHIN) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -336,7 +337,7 @@ def test_login_limit_holds_across_workers(app, database_url, mailbox, redis_db, 
     one: with counters kept in the worker's memory, the sixth would pass.
     """
     env = {"REDIS_URL": REDIS_URL, "LIMIT_LOGIN_PER_EMAIL": "5 per hour"}
-    with gunicorn(database_url, mailbox, tmp_path, workers=3, threads=1, env=env,
+    with gunicorn(database_url, mailbox, tmp_path, workers=2, threads=1, env=env,
                   extra_args=("--max-requests", "1")) as server:
         browser = Browser(server.url)
         form = browser.get("/auth/login").form(action="/auth/login")
