@@ -91,7 +91,10 @@ def serve(database_url: str, log_dir: Path, workers: int = 2, mail_port: int | N
     deadline = time.monotonic() + READY_WITHIN
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(served.base_url + "/auth/login", timeout=10).read()
+            # Wait as long as the deadline allows: a request given up on would
+            # still be served later, by a worker busy booting on a loaded machine.
+            urllib.request.urlopen(served.base_url + "/auth/login",
+                                   timeout=max(1.0, deadline - time.monotonic())).read()
             return served
         except OSError:
             if process.poll() is not None:

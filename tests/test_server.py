@@ -76,7 +76,10 @@ def _wait_until_it_answers(process: subprocess.Popen, port: int, log: Path, time
         if process.poll() is not None:
             pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()[-5000:]}", pytrace=False)
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            # Once connected, wait as long as the deadline allows: a request given
+            # up on is still served later, and with --max-requests 1 it would use
+            # up each fresh worker while the next try waited behind it.
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=max(1.0, deadline - time.monotonic()))
             conn.request("GET", "/auth/login")
             status = conn.getresponse().status
             conn.close()
