@@ -15,6 +15,9 @@ from .helpers import HIGH_LIMIT, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "served-test-secret"
+# Seconds gunicorn may take to answer its first request. Each worker imports
+# the app; on a loaded machine 16 of them took more than 30 s.
+READY_WITHIN = 120
 
 
 @dataclass
@@ -60,10 +63,15 @@ def prepare(database_url: str, scale: int | None = 1) -> list[tuple[str, str]]:
     return accounts
 
 
-def serve(database_url: str, log_dir: Path, workers: int = 3, mail_port: int | None = None,
+def serve(database_url: str, log_dir: Path, workers: int = 2, mail_port: int | None = None,
           extra_env: dict | None = None, app_module: str = "wsgi:app") -> Served:
-    """Start gunicorn as `make run` would (sync workers, several processes);
-    ``app_module`` names another WSGI app (tests/unsafe_wsgi.py)."""
+    """Start gunicorn as `make run` would (sync workers, separate processes).
+    Two workers unless a test needs more: every worker is a process booting
+    the app, on a machine the tests share. ``app_module`` names another WSGI
+    app (tests/unsafe_wsgi.py).
+
+    :raise RuntimeError: gunicorn exited, or did not answer within READY_WITHIN.
+    """
     port = free_port()
     env = os.environ | {
         "DATABASE_URL": database_url, "SECRET_KEY": SECRET, "BASE_URL": f"http://127.0.0.1:{port}",
@@ -82,17 +90,20 @@ def serve(database_url: str, log_dir: Path, workers: int = 3, mail_port: int | N
          "--timeout", "60", "--graceful-timeout", "2", "--no-control-socket", app_module],
         cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
     served = Served(f"http://127.0.0.1:{port}", database_url, process, log_path)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + READY_WITHIN
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(served.base_url + "/auth/login", timeout=2).read()
+            # Wait as long as the deadline allows: a request given up on would
+            # still be served later, by a worker busy booting on a loaded machine.
+            urllib.request.urlopen(served.base_url + "/auth/login",
+                                   timeout=max(1.0, deadline - time.monotonic())).read()
             return served
         except OSError:
             if process.poll() is not None:
                 break
             time.sleep(0.2)
     served.stop()
-    raise RuntimeError("gunicorn did not start:\n" + served.log())
+    raise RuntimeError(f"gunicorn did not answer within {READY_WITHIN} s:\n" + served.log())
 
 
 def session_cookie(database_url: str, email: str) -> str:

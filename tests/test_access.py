@@ -6,6 +6,8 @@ areas add their routes (and the ids their URLs take) here.
 """
 
 import datetime as dt
+import html
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -15,8 +17,10 @@ from app.extensions import db
 from app.gatherings import domain as gatherings
 from app.gatherings import series, slots
 from app.gatherings.models import Answer
+from app.text import render_markdown
 
 from .circles_helpers import two_circles
+from .gatherings_helpers import seen
 from .helpers import add_user, csrf_token, login, make_user
 
 # Circle routes and who may use them: "member" (any member of the circle),
@@ -89,6 +93,36 @@ EXEMPT = {
 }
 
 
+# Routes whose control a steward or host sees only in a state the world below
+# does not have, each with that state.
+CONTROL_SHOWN_LATER = {
+    "gatherings.decide": "a gathering that asks hosts to approve answers",
+    "gatherings.attendance": "a gathering that has started",
+}
+
+HARBOUR_DESCRIPTION = "Bins go out on Tuesday night."
+# What Harbour holds (see ``world``): its name and description, its
+# gathering and slot, its people, and a join request with its question.
+# None of it may reach anyone outside the circle.
+HARBOUR_CONTENT = ("Harbour", HARBOUR_DESCRIPTION, "House meeting", "Chairs", "Chiara", "Dmitri",
+                   "Which flat?", "Flat 3")
+# What only Harbour's stewards see: Eve's answer in her request to join.
+JOIN_REQUEST = "Flat 3"
+
+LINK = re.compile(r'\b(?:href|action|formaction|(?:data-)?hx-(?:get|post))="([^"?#]+)')
+
+
+def shown(response, words) -> list[str]:
+    """Which of ``words`` the response carries (markup included)."""
+    body = html.unescape(response.get_data(as_text=True))
+    return [w for w in words if w in body]
+
+
+def linked(response) -> set[str]:
+    """Every address a page links to or posts to, without its query."""
+    return {html.unescape(u) for u in LINK.findall(response.get_data(as_text=True))}
+
+
 @pytest.fixture
 def world(app):
     """Two circles with no member in common, and a row of every kind in the
@@ -100,6 +134,8 @@ def world(app):
         from app.auth.models import User
 
         harbour = db.session.get(Circle, ids["harbour_id"])
+        harbour.description_source = HARBOUR_DESCRIPTION
+        harbour.description_html = render_markdown(HARBOUR_DESCRIPTION)
         chiara = db.session.scalar(select(User).where(User.email == "chiara@example.org"))
         circles.create_invitation(harbour, chiara, days=7, max_uses=5)
         applicant = make_user("eve@example.org", "Eve")
@@ -179,6 +215,7 @@ def test_visitors_are_sent_to_sign_in(app, world):
         response = call(visitor, method, url)
         assert response.status_code == 303, (method, url)
         assert response.location.startswith("/auth/login?next=/c/"), (method, url)
+        assert not shown(response, HARBOUR_CONTENT), (method, url, shown(response, HARBOUR_CONTENT))
     assert snapshot(app) == before
 
 
@@ -189,7 +226,10 @@ def test_members_of_another_circle_get_404(app, world):
     before = snapshot(app)
     for rule, method in circle_rules(app):
         url = build(rule, url_values(world))
-        assert call(ada, method, url).status_code == 404, (method, url)
+        response = call(ada, method, url)
+        assert response.status_code == 404, (method, url)
+        assert "Nothing here" in seen(response), (method, url)
+        assert not shown(response, HARBOUR_CONTENT), (method, url, shown(response, HARBOUR_CONTENT))
     assert snapshot(app) == before
 
 
@@ -201,7 +241,9 @@ def test_ids_from_another_circle_under_my_own_circle_get_404(app, world):
     values = url_values(world) | {"slug": world["elm"]}
     for rule, method in circle_rules(app):
         if method == "POST" and set(rule.arguments) - {"slug"}:
-            assert call(ada, method, build(rule, values)).status_code == 404, rule.rule
+            response = call(ada, method, build(rule, values))
+            assert response.status_code == 404, rule.rule
+            assert not shown(response, HARBOUR_CONTENT), (rule.rule, shown(response, HARBOUR_CONTENT))
     assert snapshot(app) == before
 
 
@@ -214,17 +256,54 @@ def test_members_who_are_not_stewards_get_403(app, world):
     for rule, method in circle_rules(app):
         if CIRCLE_ROUTES[rule.endpoint] in ("steward", "inviter", "host"):
             url = build(rule, url_values(world))
-            assert call(dmitri, method, url).status_code == 403, (method, url)
+            response = call(dmitri, method, url)
+            assert response.status_code == 403, (method, url)
+            assert not shown(response, [JOIN_REQUEST]), (method, url)
     assert snapshot(app) == before
 
 
 def test_members_can_read_their_circle(app, world):
+    """Every member page names the circle; a gathering's pages show its title;
+    the overview shows the description."""
     dmitri = app.test_client()
     login(dmitri, email="dmitri@example.org")
     for rule, method in circle_rules(app):
         if CIRCLE_ROUTES[rule.endpoint] == "member" and method == "GET":
             url = build(rule, url_values(world))
-            assert dmitri.get(url).status_code == 200, url
+            response = dmitri.get(url)
+            assert response.status_code == 200, url
+            expected = ["House meeting"] if "gathering_id" in rule.arguments else ["Harbour"]
+            if rule.endpoint == "home.circle":
+                expected += ["House meeting", HARBOUR_DESCRIPTION]
+            assert shown(response, expected) == expected, (url, expected)
+
+
+def pages_read_by(app, world, email: str, kinds: set[str]) -> list:
+    """Every GET page of Harbour whose route is for ``kinds``, as ``email`` sees it."""
+    client = app.test_client()
+    login(client, email=email)
+    return [client.get(build(rule, url_values(world))) for rule, method in circle_rules(app)
+            if CIRCLE_ROUTES[rule.endpoint] in kinds and method == "GET"]
+
+
+def test_steward_and_host_controls_show_only_to_stewards_and_hosts(app, world):
+    """No page a plain member reads links or posts to a steward's or host's
+    route, or shows the join request; Chiara (steward and host) finds each of
+    those controls on the pages she reads."""
+    guarded = {build(rule, url_values(world)): rule.endpoint for rule, method in circle_rules(app)
+               if CIRCLE_ROUTES[rule.endpoint] != "member"}
+    member_pages = pages_read_by(app, world, "dmitri@example.org", {"member"})
+    member_sees = set().union(*(linked(r) for r in member_pages))
+    assert not member_sees & guarded.keys(), sorted(member_sees & guarded.keys())
+    assert not [r.request.path for r in member_pages if shown(r, [JOIN_REQUEST])]
+
+    steward_pages = pages_read_by(app, world, "chiara@example.org", set(CIRCLE_ROUTES.values()))
+    assert all(r.status_code == 200 for r in steward_pages)
+    steward_sees = set().union(*(linked(r) for r in steward_pages))
+    missing = {url for url, endpoint in guarded.items()
+               if url not in steward_sees and endpoint not in CONTROL_SHOWN_LATER}
+    assert not missing, sorted(missing)
+    assert any(shown(r, [JOIN_REQUEST]) for r in steward_pages), "the steward does not see the join request"
 
 
 def test_signed_in_outsider_gets_404_for_a_circle_that_does_not_exist(app, world):
@@ -234,4 +313,8 @@ def test_signed_in_outsider_gets_404_for_a_circle_that_does_not_exist(app, world
     for rule, method in circle_rules(app):
         missing = build(rule, url_values(world) | {"slug": "no-such-circle"})
         real = build(rule, url_values(world))
-        assert call(zoe, method, missing).status_code == call(zoe, method, real).status_code == 404, rule.rule
+        missing_response, real_response = call(zoe, method, missing), call(zoe, method, real)
+        assert missing_response.status_code == real_response.status_code == 404, rule.rule
+        # The two answers are the same page: nothing tells a real circle from none.
+        assert not shown(real_response, HARBOUR_CONTENT), (rule.rule, shown(real_response, HARBOUR_CONTENT))
+        assert seen(real_response) == seen(missing_response), rule.rule

@@ -96,12 +96,11 @@ def _collect(app, mailbox, pages: Pages) -> None:
             # Pages for members send strangers to sign in, and sign-in pages
             # send members home: check the page the visitor lands on.
             response = client.get(route, follow_redirects=True)
-            assert response.status_code < 500, f"{group}: {route} answered {response.status_code}"
+            assert response.status_code == 200, f"{group}: {route} answered {response.status_code}"
             if response.mimetype != "text/html":
                 continue  # a manifest, a script: not a page
             landed = response.request.path
-            pages.add(group, route if landed == route else f"{route} -> {landed}", response,
-                      response.status_code)
+            pages.add(group, route if landed == route else f"{route} -> {landed}", response)
 
     # Forms sent with bad data: the same page, with messages beside the fields.
     form = anonymous

@@ -1,5 +1,5 @@
 """Real-browser tests: Debian's chromium driven by Playwright against the app
-served by gunicorn with 3 workers. Skipped plainly when chromium is missing;
+served by gunicorn with 2 workers. Skipped plainly when chromium is missing;
 with CI=true that is a failure."""
 
 from __future__ import annotations
@@ -51,10 +51,10 @@ def browser(playwright_instance):
 
 @pytest.fixture(scope="session")
 def demo_site(database_factory, mailbox, tmp_path_factory):
-    """The demo data served by gunicorn (3 workers), with mail to the test SMTP server."""
+    """The demo data served by gunicorn (2 workers), with mail to the test SMTP server."""
     url = database_factory("_demo")
     accounts = prepare(url, scale=1)
-    served = serve(url, tmp_path_factory.mktemp("served"), workers=3, mail_port=mailbox.port)
+    served = serve(url, tmp_path_factory.mktemp("served"), workers=2, mail_port=mailbox.port)
     served.accounts = accounts
     yield served
     served.stop()

@@ -108,8 +108,10 @@ def kept_urls(page) -> list[str] | None:
     return page.evaluate(KEPT_URLS)
 
 
-def settle(page, check, timeout: float = 2.0):
-    """Poll ``check()`` (a Python callable) until it is truthy; the last value."""
+def settle(page, check, timeout: float = 10.0):
+    """Poll ``check()`` (a Python callable) until it is truthy; the last value.
+    It returns as soon as the check holds, so the long timeout costs nothing
+    but leaves room for a loaded machine."""
     deadline = time.monotonic() + timeout
     value = check()
     while not value and time.monotonic() < deadline:

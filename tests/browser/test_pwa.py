@@ -251,8 +251,7 @@ def test_signing_out_removes_the_kept_pages_cache(member):
     _, page = member
     keep_home(page)
     sign_out(page)
-    page.wait_for_timeout(300)
-    assert "kept-pages" not in page.evaluate("caches.keys()")
+    assert settle(page, lambda: "kept-pages" not in page.evaluate("caches.keys()")), page.evaluate("caches.keys()")
 
 
 @pytest.mark.parametrize("next_visit", ["/", "/c/elm-street/"], ids=["home", "member-page"])

@@ -1,4 +1,4 @@
-"""Budget fixtures: the demo served by gunicorn (3 workers) at scale 1 and at
+"""Budget fixtures: the demo served by gunicorn (2 workers) at scale 1 and at
 scale 10, each crawled once, signed in as Ada and signed out.
 
 Every budget is checked on the pages the crawler finds, never on a list of
@@ -105,7 +105,7 @@ def _crawl_signed_out(base_url: str, url_map) -> list[Page]:
 def _start(database_factory, tmp_path_factory, scale: int) -> Site:
     url = database_factory(f"_budget{scale}")
     accounts = prepare(url, scale=scale)
-    served = serve(url, tmp_path_factory.mktemp(f"budget{scale}"), workers=3)
+    served = serve(url, tmp_path_factory.mktemp(f"budget{scale}"), workers=2)
     served.accounts = accounts
     try:
         return Site(served, scale, session_cookie(url, ADA))
