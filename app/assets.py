@@ -43,7 +43,10 @@ def load(filename: str) -> Asset | None:
     asset = _assets.get(filename)
     if asset is None:
         path = safe_join(current_app.static_folder, filename)
-        if path is None or not Path(path).is_file():
+        try:
+            if path is None or not Path(path).is_file():
+                return None
+        except OSError:  # a name longer than the file system allows: no such file
             return None
         body = Path(path).read_bytes()
         mimetype = mimetypes.guess_type(filename)[0] or "application/octet-stream"

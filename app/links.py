@@ -14,7 +14,7 @@ def external_url(endpoint: str, **values) -> str:
 
 def safe_next(target: str | None, default: str) -> str:
     """Only a path on this site: never send someone elsewhere after signing in."""
-    if not target:
+    if not target or any(ord(c) < 32 or ord(c) == 127 for c in target):
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:

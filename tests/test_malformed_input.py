@@ -43,6 +43,7 @@ import json
 import logging
 import re
 import traceback
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -199,6 +200,9 @@ BASELINES: dict[str, Callable[[dict, int], dict]] = {
     "NewPasswordForm": lambda w, n: {"password": NEW_PASSWORD},
     "ChangePasswordForm": lambda w, n: {"current_password": PASSWORD, "password": NEW_PASSWORD},
     "TimeZoneForm": lambda w, n: {"time_zone": "Europe/Berlin"},
+    "NameForm": lambda w, n: {"display_name": f"Rosa {n}"},
+    # Only asks: the address changes when the mailed link is opened, which no case does.
+    "ChangeEmailForm": lambda w, n: {"email": f"new-{n}@example.org", "current_password": PASSWORD},
     # A wrong password on purpose: no case deletes the account it sweeps with.
     "ConfirmPasswordForm": lambda w, n: {"password": "not my password at all"},
     "CircleSettingsForm": settings_form,
@@ -280,10 +284,15 @@ def build_world(app) -> dict:
             "series": repair.id, "occurrence": made[0].id, "feed_ours": ours.token, "feed_mine": mine.token}
 
 
-def mint(app, user_id: int, purpose: str) -> str:
-    """A fresh mailed link's token (verify, reset): a case may spend the last one."""
+def mint(app, user_id: int, purpose: str, email: str | None = None) -> str:
+    """A fresh mailed link's token (verify, reset, change of address, its undo):
+    a case may spend the last one."""
     with app.app_context():
-        raw = accounts._issue_token(db.session.get(User, user_id), purpose, dt.timedelta(hours=1))
+        user = db.session.get(User, user_id)
+        if purpose == "undo":
+            email = user.email
+        raw = accounts._issue_token(user, purpose, dt.timedelta(hours=1),
+                                    **({"email": email} if email else {}))
         db.session.commit()
         return raw
 
@@ -302,6 +311,9 @@ def path_values(app, w: dict, endpoint: str) -> dict:
         "circles.join_link": lambda: {"token": w["harbour_link"]},
         "auth.verify": lambda: {"token": mint(app, w["Una"], "verify")},
         "auth.reset_password": lambda: {"token": mint(app, w["Rosa"], "reset")},
+        "auth.confirm_email": lambda: {"token": mint(app, w["Una"], "change",
+                                                     email=f"una-{uuid.uuid4().hex[:8]}@example.org")},
+        "auth.undo_email_change": lambda: {"token": mint(app, w["Rosa"], "undo")},
     }
     return values | special.get(endpoint, dict)()
 
