@@ -202,16 +202,23 @@ def account():
     return _account_page()
 
 
+def _save_setting(form, form_name: str, attribute: str, saying):
+    """One of the account page's one-field forms: save it on the account, or
+    show the page again with the message beside the field."""
+    if not form.validate_on_submit():
+        return _account_page(422, **{form_name: form})
+    value = form[attribute].data
+    with write_unit():
+        setattr(current_user, attribute, value)
+    flash(saying(value), "success")
+    return redirect(url_for("auth.account"), 303)
+
+
 @bp.route("/account/name", methods=["POST"])
 @login_required
 def change_name():
-    form = NameForm()
-    if not form.validate_on_submit():
-        return _account_page(422, name_form=form)
-    with write_unit():
-        current_user.display_name = form.display_name.data
-    flash(_("Saved: neighbours now see you as %(name)s.", name=form.display_name.data), "success")
-    return redirect(url_for("auth.account"), 303)
+    return _save_setting(NameForm(), "name_form", "display_name",
+                         lambda name: _("Saved: neighbours now see you as %(name)s.", name=name))
 
 
 def _email_change_key() -> str:
@@ -247,53 +254,58 @@ def change_email():
     return redirect(url_for("auth.account"), 303)
 
 
-@bp.route("/email/confirm/<token>", methods=["GET", "POST"])
-def confirm_email(token: str):
-    """GET shows a button, POST confirms: mail scanners that open links must
-    not spend them."""
-    new_email = domain.change_link_email(token)
-    if new_email is None:
-        return render_template("auth/email_confirm.html", failed=True), 410
+def _address_link(token: str, template: str, address_of, spend):
+    """The pages of the two mailed address links (confirming a new address,
+    undoing a change): GET shows a button, since mail scanners that open links
+    must not spend them; POST spends the link in one unit with
+    ``spend(token, signed_in_id)``. Returns (a page to give, None) or (None,
+    (the account, its address, whether this browser is signed in to it))."""
+    address = address_of(token)
+    if address is None:
+        return (render_template(template, failed=True), 410), None
     form = PlainForm()
     if not form.validate_on_submit():
-        return render_template("auth/email_confirm.html", form=form, new_email=new_email)
+        return render_template(template, form=form, address=address), None
     here = current_user.id if current_user.is_authenticated else None
     try:
         with write_unit():
-            user = domain.confirm_email_change(token)
-            if user is not None and user.id == here:
-                domain.start_session(user)  # this browser carries on; every other one is signed out
-            user_id, email = (user.id, user.email) if user is not None else (None, None)
+            user = spend(token, here)
+            email = user.email if user is not None else None  # read inside the unit
     except domain.AddressTaken as error:
-        return render_template("auth/email_confirm.html", taken=str(error)), 409
-    if user_id is None:  # spent by another tab meanwhile
-        return render_template("auth/email_confirm.html", failed=True), 410
-    if user_id == here:
+        return (render_template(template, taken=str(error)), 409), None
+    if user is None:  # spent by another tab meanwhile
+        return (render_template(template, failed=True), 410), None
+    return None, (user, email, user.id == here)
+
+
+def _confirm(token: str, here: int | None):
+    user = domain.confirm_email_change(token)
+    if user is not None and user.id == here:
+        domain.start_session(user)  # this browser carries on; every other one is signed out
+    return user
+
+
+@bp.route("/email/confirm/<token>", methods=["GET", "POST"])
+def confirm_email(token: str):
+    page, done = _address_link(token, "auth/email_confirm.html", domain.change_link_email, _confirm)
+    if page is not None:
+        return page
+    user, email, here = done
+    if here:
         _signed_in(user, remember=False)  # before the message: it clears the cookie session
     flash(_("Your email address is now %(email)s. Every other device is signed out.", email=email), "success")
-    return redirect(url_for("auth.account" if user_id == here else "auth.login"), 303)
+    return redirect(url_for("auth.account" if here else "auth.login"), 303)
 
 
 @bp.route("/email/undo/<token>", methods=["GET", "POST"])
 def undo_email_change(token: str):
-    """GET explains and shows a button, POST gives the old address back and
-    locks the account until a new password is chosen."""
-    old_email = domain.undo_link_email(token)
-    if old_email is None:
-        return render_template("auth/email_undo.html", failed=True), 410
-    form = PlainForm()
-    if not form.validate_on_submit():
-        return render_template("auth/email_undo.html", form=form, old_email=old_email)
-    here = current_user.id if current_user.is_authenticated else None
-    try:
-        with write_unit():
-            user = domain.undo_email_change(token)
-            user_id, email = (user.id, user.email) if user is not None else (None, None)
-    except domain.AddressTaken as error:
-        return render_template("auth/email_undo.html", taken=str(error)), 409
-    if user_id is None:  # spent by another tab meanwhile
-        return render_template("auth/email_undo.html", failed=True), 410
-    if user_id == here:
+    """Gives the old address back and locks the account until a new password is chosen."""
+    page, done = _address_link(token, "auth/email_undo.html", domain.undo_link_email,
+                               lambda token, _here: domain.undo_email_change(token))
+    if page is not None:
+        return page
+    _user, email, here = done
+    if here:
         logout_user()
         session.clear()
     flash(_("Your address is %(email)s again, and every device is signed out. Whoever changed it knew your "
@@ -307,13 +319,8 @@ def undo_email_change(token: str):
 @bp.route("/account/time-zone", methods=["POST"])
 @login_required
 def set_time_zone():
-    form = TimeZoneForm()
-    if not form.validate_on_submit():
-        return _account_page(422, tz_form=form)
-    with write_unit():
-        current_user.time_zone = form.time_zone.data
-    flash(_("Times are now shown in %(zone)s.", zone=form.time_zone.data), "success")
-    return redirect(url_for("auth.account"), 303)
+    return _save_setting(TimeZoneForm(), "tz_form", "time_zone",
+                         lambda zone: _("Times are now shown in %(zone)s.", zone=zone))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
