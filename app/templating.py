@@ -8,7 +8,7 @@ from babel import Locale
 from flask import Flask, current_app, request, url_for
 
 from . import i18n
-from .i18n import N_, _, _language, forget_language
+from .i18n import _, _language
 from .text import safe_html
 
 
@@ -21,39 +21,9 @@ def _names(locale: str) -> tuple[dict, dict]:
     return (dict(babel_locale.days["format"]["abbreviated"]), dict(babel_locale.months["format"]["abbreviated"]))
 
 
-_word_tables: dict[str, dict[str, str]] = {}
-_translated_tables: dict[tuple[str, str], dict[str, str]] = {}
-
-
-def word_table(name: str, entries: dict[str, str]) -> None:
-    """Register words a list uses on every row (states, field names), marked with N_."""
-    _word_tables[name] = entries
-
-
-def words(name: str) -> dict[str, str]:
-    """A registered table in the request's language, translated once per language.
-    Templates use it instead of module-level ``set``s in imported macros, which
-    Jinja evaluates once per process, in whatever language came first."""
-    translations, locale = _language()
-    key = (locale, name)
-    table = _translated_tables.get(key)
-    if table is None:
-        table = _translated_tables[key] = {k: translations.ugettext(v) if v else ""
-                                           for k, v in _word_tables[name].items()}
-    return table
-
-
-# The frame of every page (head, header, footer): the same links and words on
-# every page, built once per mount point and language instead of some twenty
-# template calls per page.
-word_table("frame", {
-    "description": N_("Communitarium: gatherings, shared meals and a library of things for circles of neighbours."),
-    "offline": N_("We could not reach Communitarium. Check your connection and try again."),
-    "skip": N_("Skip to content"), "main": N_("Main"), "home": N_("Home"), "account": N_("Account"),
-    "sign_out": N_("Sign out"), "sign_in": N_("Sign in"), "join": N_("Join"),
-    "footer": N_("Communitarium is free software for circles of neighbours. No ads, no tracking."),
-    "install": N_("Install Communitarium on this device"),
-})
+# The frame of every page (head, header, footer) links the same pages and files
+# on every page: some dozen url_for calls, built once per mount point (the only
+# thing they depend on) instead of on every page. Its words are the template's own.
 _FRAME_LINKS = {"manifest": "pwa.manifest", "sw": "pwa.service_worker", "home": "home.index",
                 "account": "auth.account", "logout": "auth.logout", "login": "auth.login",
                 "register": "auth.register"}
@@ -63,8 +33,8 @@ _frames: dict[str, dict] = {}
 
 
 def frame() -> dict:
-    """{"words", "links", "files"} of the page frame: words in the request's language,
-    links and versioned static URLs built once per mount point."""
+    """{"links", "files"} of the page frame for the request's mount point
+    (request.script_root): links and versioned static URLs."""
     from .assets import static_url
 
     found = _frames.get(request.script_root)
@@ -73,7 +43,7 @@ def frame() -> dict:
                  "files": {k: static_url(name) for k, name in _FRAME_FILES.items()}}
         if not current_app.debug:
             _frames[request.script_root] = found
-    return {**found, "words": words("frame")}
+    return found
 
 
 def _format(moment: dt.datetime, with_year: bool = True) -> str:
@@ -114,12 +84,8 @@ def when(starts_local: dt.datetime, ends_local: dt.datetime, zone: str, viewer_z
 
 def init_app(app: Flask) -> None:
     """Call after Babel's init_app: this replaces the gettext it gave the templates."""
-    app.teardown_request(forget_language)
-    app.jinja_env.install_gettext_callables(
-        gettext=i18n._, ngettext=i18n.ngettext, pgettext=i18n.pgettext, npgettext=i18n.npgettext,
-        newstyle=True)
+    i18n.init_app(app)
     app.jinja_env.globals["when"] = when
-    app.jinja_env.globals["words"] = words
     app.jinja_env.globals["frame"] = frame
     app.jinja_env.globals["safe_html"] = safe_html
     app.jinja_env.filters["localtime"] = localtime

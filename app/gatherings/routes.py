@@ -18,8 +18,6 @@ from ..circles.models import Circle
 from ..database import utcnow
 from ..extensions import db, limiter
 from ..htmx import is_partial_request
-from ..i18n import N_
-from ..templating import word_table
 from . import bp, domain, feeds, guests, series
 from .domain import GatheringError
 from .forms import AnswerForm, CancelForm, GatheringForm, GuestForm, MoveForm, NewGatheringForm, SeriesForm, SlotForm
@@ -59,13 +57,6 @@ def _form_error(form, error: GatheringError) -> None:
 def map_link(place: str) -> str:
     # A link out, built from the address and URL-encoded; no map tiles on our pages.
     return "https://www.openstreetmap.org/search?query=" + quote_plus(place)
-
-
-# Words every row of a list of gatherings may show (templates/gatherings/_item.html).
-word_table("gathering_item", {
-    "seated": N_("you are coming"), "waiting": N_("you are on the waitlist"), "asking": N_("waiting for the hosts"),
-    "none": N_("you answered"), "unconfirmed": "", "cancelled": N_("cancelled"), "tentative": N_("not yet certain"),
-    "full": N_("Full: new answers join the waitlist")})
 
 
 # --- lists ------------------------------------------------------------------------------
