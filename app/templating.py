@@ -4,7 +4,7 @@ import datetime as dt
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from flask import Flask, current_app, request, url_for
 
 from . import i18n
@@ -16,7 +16,10 @@ from .text import safe_html
 def _names(locale: str) -> tuple[dict, dict]:
     """Abbreviated weekday and month names of a locale, looked up once:
     Babel's pattern formatting costs more than the rest of a list row."""
-    babel_locale = Locale.parse(locale)
+    try:
+        babel_locale = Locale.parse(locale)
+    except UnknownLocaleError:  # the pseudo-locale: English with accents
+        babel_locale = Locale.parse(i18n.DEFAULT)
     # Plain dicts: Babel's own lookups cost more per item than the rest of the formatting.
     return (dict(babel_locale.days["format"]["abbreviated"]), dict(babel_locale.months["format"]["abbreviated"]))
 
@@ -86,6 +89,7 @@ def init_app(app: Flask) -> None:
     """Call after Babel's init_app: this replaces the gettext it gave the templates."""
     i18n.init_app(app)
     app.jinja_env.globals["when"] = when
+    app.jinja_env.globals["language_tag"] = i18n.language_tag
     app.jinja_env.globals["frame"] = frame
     app.jinja_env.globals["safe_html"] = safe_html
     app.jinja_env.filters["localtime"] = localtime
