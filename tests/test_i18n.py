@@ -42,12 +42,19 @@ def _pseudo_words() -> dict:
 
 
 WORDS = _pseudo_words()
-# Every letter the pseudo-locale uses and English does not.
-PSEUDO_LETTERS = re.compile("[" + "".join(sorted({c for s in WORDS.values() for t in (s if isinstance(s, tuple) else (s,))
-                                                  for c in t if c.isalpha() and not c.isascii()})) + "]")
+
+
+def _texts(value) -> tuple:
+    return value if isinstance(value, tuple) else (value,)
+
+
+# Every letter the pseudo-locale writes and the English words never do.
+_ENGLISH_LETTERS = {c for key in WORDS for text in _texts(key) for c in text}
+PSEUDO_LETTERS = re.compile("[" + "".join(sorted({c for value in WORDS.values() for text in _texts(value) for c in text
+                                                  if c.isalpha() and c not in _ENGLISH_LETTERS})) + "]")
 # Each English text of the catalog, as the pieces between its placeholders that
 # are long enough to mean something on their own.
-ENGLISH_PIECES = sorted({piece.strip() for key in WORDS for text in (key if isinstance(key, tuple) else (key,))
+ENGLISH_PIECES = sorted({piece.strip() for key in WORDS for text in _texts(key)
                          for piece in re.split(r"%\([^)]*\)[sd]|%s", text) if len(piece.strip()) >= 4})
 _ENGLISH_PIECE = re.compile("|".join(r"(?<![\w])" + re.escape(p) + r"(?![\w])" for p in ENGLISH_PIECES))
 _ATTRIBUTE_TEXT = re.compile(r'\b(?:content|aria-label|data-offline-message|placeholder|title|alt)="([^"]*)"')
