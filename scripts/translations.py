@@ -33,8 +33,6 @@ _ACCENTS = str.maketrans(
     "âƀĉđêƒĝĥîĵķļɱñôƥʠŕŝţûṽŵẋŷẑÂƁĈĐÊƑĜĤÎĴĶĻṀÑÔƤɊŔŜŢÛṼŴẊŶẐ")
 # Python's %-placeholders stay as they are: "%(num)s seats left" must still format.
 _PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[a-zA-Z%]")
-# Lines that change on every run without anything worth committing.
-_DATES = re.compile(rb'^"(?:POT-Creation-Date|PO-Revision-Date): .*\n', re.MULTILINE)
 
 
 def pseudo(text: str) -> str:
@@ -75,7 +73,12 @@ def pseudo_catalog(template: bytes) -> bytes:
 
 
 def _same(a: bytes, b: bytes) -> bool:
-    return _DATES.sub(b"", a) == _DATES.sub(b"", b)
+    """The same messages, translations and places: dates, Babel's version and
+    line wrapping change from run to run without anything worth committing."""
+    def messages(po: bytes) -> list:
+        return [(m.id, m.string, m.context, sorted(m.locations), sorted(m.flags)) for m in read_po(io.BytesIO(po))
+                if m.id]
+    return messages(a) == messages(b)
 
 
 def main(argv: list[str]) -> int:
