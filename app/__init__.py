@@ -45,7 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from . import assets, database, errors, htmx, mail, security, templating
+    from . import assets, database, errors, htmx, i18n, mail, security, templating
 
     db.init_app(app)
     with app.app_context():
@@ -54,7 +54,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"),
                      render_item=database.render_item)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=lambda: "en")
+    babel.init_app(app, locale_selector=i18n.babel_locale)
     compress.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -17,11 +17,9 @@ from ..database import utcnow, write_unit
 from ..extensions import db, limiter
 from ..forms import PlainForm, form_page, int_arg, show_error
 from ..htmx import is_partial_request
-from ..i18n import N_
 from ..i18n import _, ngettext
 from ..limits import client_key, configured
 from ..links import external_url
-from ..templating import word_table
 from . import bp, domain, feeds, guests, queries, seats, series, slots
 from .errors import GatheringError
 from .forms import AnswerForm, CancelForm, GatheringForm, GuestForm, MoveForm, NewGatheringForm, SeriesForm, SlotForm
@@ -51,13 +49,6 @@ def _back(circle, gathering_id: int):
 def map_link(place: str) -> str:
     # A link out, built from the address and URL-encoded; no map tiles on our pages.
     return "https://www.openstreetmap.org/search?query=" + quote_plus(place)
-
-
-# Words every row of a list of gatherings may show (templates/gatherings/macros.html).
-word_table("gathering_item", {
-    "seated": N_("you are coming"), "waiting": N_("you are on the waitlist"), "asking": N_("waiting for the hosts"),
-    "none": N_("you answered"), "unconfirmed": "", "cancelled": N_("cancelled"), "tentative": N_("not yet certain"),
-    "full": N_("Full: new answers join the waitlist")})
 
 
 # --- lists ------------------------------------------------------------------------------
