@@ -22,8 +22,9 @@ def manifest():
     body = {
         "id": "/",
         "name": "Communitarium",
-        "short_name": _("Circles"),
-        "description": _("Gatherings, shared meals and a library of things for circles of neighbours."),
+        # The name under the icon on a home screen: the app's, not a word.
+        "short_name": "Communitarium",
+        "description": _("Circles of neighbours plan together here, then meet in person."),
         "start_url": "/",
         "scope": "/",
         "display": "standalone",
