@@ -67,25 +67,28 @@ def localtime(value: dt.datetime | None, zone: str | None) -> str:
 
 
 def when(starts_local: dt.datetime, ends_local: dt.datetime, zone: str, viewer_zone: str | None = None,
-         now: dt.datetime | None = None) -> str:
-    """"Thu 4 Dec 2026, 18:30–20:30 (in 3 days)", with the zone named when it is
-    not the viewer's own."""
+         now: dt.datetime | None = None, relative: bool = True) -> str:
+    """"Thu 4 Dec 2026, 18:30–20:30 (Europe/London, in 3 days)": the zone named
+    when it is not the viewer's own, and how soon it is, unless ``relative`` is
+    off (mail, read days later, says only the date)."""
     text = _format(starts_local)
     if ends_local.date() == starts_local.date():
         text += "–" + ends_local.strftime("%H:%M")
     else:
         text += " – " + _format(ends_local, with_year=False)
+    notes = []
     if viewer_zone and viewer_zone != zone:
-        text += f" ({zone.replace('_', ' ')})"
-    now = now or dt.datetime.now(dt.timezone.utc)
-    days = (starts_local.date() - now.astimezone(ZoneInfo(zone)).date()).days
-    if days == 0:
-        text += " " + _("(today)")
-    elif days == 1:
-        text += " " + _("(tomorrow)")
-    elif 1 < days <= 14:
-        text += " " + _("(in %(n)s days)", n=days)
-    return text
+        notes.append(zone.replace("_", " "))
+    if relative:
+        now = now or dt.datetime.now(dt.timezone.utc)
+        days = (starts_local.date() - now.astimezone(ZoneInfo(zone)).date()).days
+        if days == 0:
+            notes.append(_("today"))
+        elif days == 1:
+            notes.append(_("tomorrow"))
+        elif 1 < days <= 14:
+            notes.append(_("in %(n)s days", n=days))
+    return f"{text} ({', '.join(notes)})" if notes else text
 
 
 def csrf_field() -> Markup:

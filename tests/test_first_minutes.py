@@ -106,3 +106,29 @@ def test_the_home_page_title_is_short(app, client):
     page = text_of(client.get("/"))
     title = page.split("<title>", 1)[1].split("</title>", 1)[0]
     assert title.startswith("Home") and "<" not in title and len(title) < 60, title
+
+
+def test_when_names_the_zone_and_how_soon_in_one_bracket_and_mail_says_only_the_date():
+    import datetime as dt
+
+    from app import create_app
+    from app.templating import when
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    now = dt.datetime(2027, 3, 6, 12, 0, tzinfo=dt.timezone.utc)
+    starts, ends = dt.datetime(2027, 3, 10, 18, 30), dt.datetime(2027, 3, 10, 20, 0)
+    with app.test_request_context():
+        assert when(starts, ends, "Europe/London", "Europe/Berlin", now=now) == \
+            "Wed 10 Mar 2027, 18:30–20:00 (Europe/London, in 4 days)"
+        assert when(starts, ends, "Europe/London", "Europe/London", now=now) == "Wed 10 Mar 2027, 18:30–20:00 (in 4 days)"
+        assert when(starts, ends, "Europe/London", None, now=now, relative=False) == "Wed 10 Mar 2027, 18:30–20:00"
+
+
+def test_a_list_item_sets_its_notes_apart_only_between_them(app, client):
+    from .gatherings_helpers import email, neighbourhood
+
+    neighbourhood(app, capacity=14, status="tentative")
+    login(client, email("Ada"))
+    page = " ".join(text_of(client.get("/c/elm-street/gatherings")).split())
+    assert "not yet certain</span> · 13 seats left · <strong>you are coming</strong>" in page
+    assert "certain14" not in page and "<p class=\"hint\"> ·" not in page
