@@ -132,3 +132,32 @@ def test_a_list_item_sets_its_notes_apart_only_between_them(app, client):
     page = " ".join(text_of(client.get("/c/elm-street/gatherings")).split())
     assert "not yet certain</span> · 13 seats left · <strong>you are coming</strong>" in page
     assert "certain14" not in page and "<p class=\"hint\"> ·" not in page
+
+
+def test_the_headers_create_an_account_keeps_the_invitation(app, client, mailbox):
+    import re
+
+    from .circles_helpers import make_invitation_link
+    from .helpers import PASSWORD
+
+    add_user(app)
+    login(client)
+    assert new_circle(client).status_code == 303
+    link = make_invitation_link(client, "elm-street")
+
+    neighbour = app.test_client()
+    page = neighbour.get(link).get_data(as_text=True)
+    header = page.split("<header", 1)[1].split("</header>", 1)[0]
+    found = re.search(r'<a href="([^"]+)">Create an account</a>', header)
+    assert found, header
+    register = found.group(1).replace("&#39;", "'")
+    assert register == "/auth/register?next=" + link
+    assert '<a href="/auth/login?next=' in header
+    assert ">Join<" not in header  # joining the circle is the page's own button, named after the circle
+    assert post(neighbour, register, {"email": "maya@example.net", "display_name": "Maya",
+                                      "password": PASSWORD}).status_code == 303
+    response = post(neighbour, mailbox.last_link("maya@example.net", "/auth/verify/"))
+    assert response.status_code == 303 and response.location == "/auth/login?next=/c/elm-street/"
+    response = post(neighbour, response.location, {"email": "maya@example.net", "password": PASSWORD})
+    assert response.location == "/c/elm-street/"
+    assert "Maya" in text_of(neighbour.get("/c/elm-street/members"))
