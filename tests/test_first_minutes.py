@@ -3,6 +3,7 @@ web address made from its name, sentences that read right."""
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 from pathlib import Path
 from types import SimpleNamespace
@@ -161,3 +162,38 @@ def test_the_headers_create_an_account_keeps_the_invitation(app, client, mailbox
     response = post(neighbour, response.location, {"email": "maya@example.net", "password": PASSWORD})
     assert response.location == "/c/elm-street/"
     assert "Maya" in text_of(neighbour.get("/c/elm-street/members"))
+
+
+def test_an_unconfirmed_person_keeps_an_invitation_with_a_button_and_a_get_writes_nothing(app, client, mailbox):
+    from sqlalchemy import func
+
+    from app.circles.models import PendingJoin
+
+    from .circles_helpers import make_invitation_link
+
+    add_user(app)
+    login(client)
+    assert new_circle(client).status_code == 303
+    link = make_invitation_link(client, "elm-street")
+    add_user(app, email="maya@example.net", name="Maya", verified=False)
+    maya = app.test_client()
+    login(maya, email="maya@example.net")
+
+    def kept() -> int:
+        with app.app_context():
+            return db.session.scalar(select(func.count()).select_from(PendingJoin))
+
+    page = text_of(maya.get(link))
+    assert kept() == 0 and "Keep this invitation" in page
+    assert post(maya, link).status_code == 200
+    assert kept() == 1 and "We keep this invitation for you." in text_of(maya.get(link))
+    with app.app_context():
+        from app.auth import domain as accounts
+        from app.auth.models import User
+        from app.database import write_unit
+
+        with write_unit():
+            raw = accounts._issue_token(db.session.scalar(select(User).where(User.email == "maya@example.net")),
+                                        "verify", dt.timedelta(hours=1))
+    response = post(maya, f"/auth/verify/{raw}")
+    assert response.status_code == 303 and response.location == "/c/elm-street/"

@@ -252,13 +252,13 @@ def decide(circle, membership, request_id, decision):
 
 # --- joining: outside the circle's pages --------------------------------------------------
 
-def _join_page(invitation, form, token=None, status=200, problem=None):
+def _join_page(invitation, form, token=None, status=200, problem=None, kept=False):
     problem = problem or domain.invitation_problem(invitation)
     membership = None
     if invitation is not None and current_user.is_authenticated:
         membership = domain.membership_of(invitation.circle_id, current_user)
     return render_template("circles/join.html", invitation=invitation, circle=invitation.circle if invitation else None,
-                           form=form, token=token, problem=problem, membership=membership), status
+                           form=form, token=token, problem=problem, membership=membership, kept=kept), status
 
 
 @bp.route("/join/<token>", methods=["GET", "POST"])
@@ -272,10 +272,13 @@ def join_link(token):
     if domain.membership_of(invitation.circle_id, current_user) is not None:
         return redirect(url_for("home.circle", slug=invitation.circle.slug), 303)
     if not current_user.is_verified:
-        if domain.invitation_problem(invitation) is None and domain.pending_invitation(current_user) != invitation:
+        # Kept on a POST (a GET never writes): the page's button says so.
+        kept = domain.pending_invitation(current_user) == invitation
+        if request.method == "POST" and not kept and domain.invitation_problem(invitation) is None:
             with write_unit():
                 domain.remember_invitation(current_user, invitation)
-        return _join_page(invitation, form, token=token)
+            kept = True
+        return _join_page(invitation, form, token=token, kept=kept)
     if not form.validate_on_submit():
         return _join_page(invitation, form, token=token, status=422 if form.is_submitted() else 200)
     return _complete_join(invitation, form, token)
