@@ -135,7 +135,7 @@ def _names(items_html: str) -> list[str]:
 def waitlist_names(response) -> list[str]:
     """The names on the waitlist as the gathering's page lists them, in order."""
     page = response if isinstance(response, str) else response.get_data(as_text=True)
-    match = re.search(r'<ol class="waitlist"[^>]*>(.*?)</ol>', page, re.DOTALL)
+    match = re.search(r'<ol class="names waitlist"[^>]*>(.*?)</ol>', page, re.DOTALL)
     return _names(match.group(1)) if match else []
 
 
