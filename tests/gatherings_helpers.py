@@ -127,14 +127,23 @@ def seen(response_or_html) -> str:
     return re.sub(r"\s+", " ", html.unescape(page)).strip()
 
 
-def waitlist_names(response) -> list[str]:
-    """The names on the waitlist as the page lists them, in order."""
-    page = response.get_data(as_text=True)
-    match = re.search(r"<h3>Waitlist</h3>\s*<ol class=\"people\">(.*?)</ol>", page, re.DOTALL)
-    if not match:
-        return []
+def _names(items_html: str) -> list[str]:
     return [re.sub(r"<[^>]+>", "", item).split("+")[0].split("\n")[0].strip()
-            for item in re.findall(r"<li>(.*?)</li>", match.group(1), re.DOTALL)]
+            for item in re.findall(r"<li>(.*?)</li>", items_html, re.DOTALL)]
+
+
+def waitlist_names(response) -> list[str]:
+    """The names on the waitlist as the gathering's page lists them, in order."""
+    page = response if isinstance(response, str) else response.get_data(as_text=True)
+    match = re.search(r'<ol class="names waitlist"[^>]*>(.*?)</ol>', page, re.DOTALL)
+    return _names(match.group(1)) if match else []
+
+
+def who_is_coming(response) -> list[str]:
+    """The names under "Who is coming" (or "Who was there") on the gathering's page."""
+    page = response if isinstance(response, str) else response.get_data(as_text=True)
+    match = re.search(r'<div id="who-is-coming".*?<ul class="names">(.*?)</ul>', page, re.DOTALL)
+    return _names(match.group(1)) if match else []
 
 
 def subjects(mailbox, name_or_address: str) -> list[str]:
@@ -160,4 +169,5 @@ __all__ = [
     "subjects",
     "text_of",
     "waitlist_names",
+    "who_is_coming",
 ]

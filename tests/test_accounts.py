@@ -62,6 +62,8 @@ def test_unverified_account_can_sign_in_and_sees_what_awaits(app, client, mailbo
     assert response.status_code == 200
     assert "We sent a new link to ada@example.org" in text_of(response)
     assert "<html" not in text_of(response)  # a partial for htmx
+    # It replaces the button that asked: focus moves to the news.
+    assert 'role="status" tabindex="-1" autofocus' in response.get_data(as_text=True)
     assert mailbox.last("ada@example.org")
     # Without JavaScript: the same post redirects home with a message.
     response = post(client, "/auth/verify/resend", follow_redirects=True)

@@ -120,6 +120,38 @@ def test_expired_and_revoked_invitations(app, client):
     assert count(app, Membership) == 1
 
 
+def test_making_a_link_with_htmx_refreshes_the_list_and_focuses_the_link(app, client):
+    """The enhanced path is never worse than the plain one: the new link, an
+    empty form again, and "Links made" with the new link, at once."""
+    with app.app_context():
+        make_circle(make_user("ada@example.org", "Ada"))
+    login(client)
+    assert "No links yet." in text_of(client.get("/c/elm-street/invitations"))
+    htmx = {"HX-Request": "true"}
+    response = post(client, "/c/elm-street/invitations", {"days": 7, "max_uses": 5, "note": "stairwell"},
+                    headers=htmx)
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="invite">') and "<html" not in body
+    assert re.search(r'<p role="status" tabindex="-1" autofocus>Copy it now', body)
+    assert body.count("autofocus") == 1
+    assert 'name="note" type="text" value=""' in body  # the form comes back empty
+    links = re.search(r'<ul class="people" id="links-made" data-hx-swap-oob="true">(.*?)</ul>', body, re.S)
+    assert links and "stairwell" in links.group(1) and "No links yet." not in links.group(1)
+    # The same list as the page reloaded.
+    page = client.get("/c/elm-street/invitations").get_data(as_text=True)
+    strip = lambda html: re.sub(r'<input[^>]*name="csrf_token"[^>]*>', "", html)
+    reloaded = re.search(r'<ul class="people" id="links-made">(.*?)</ul>', page, re.S)
+    assert strip(links.group(1)) == strip(reloaded.group(1))
+    # A form with a mistake: its messages in place (422), focus on the note, no list.
+    response = post(client, "/c/elm-street/invitations", {"days": 7, "max_uses": 0}, headers=htmx)
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "<html" not in body and "links-made" not in body and "Between 1 and 500 people." in text_of(response)
+    assert re.search(r'role="alert" tabindex="-1" autofocus>Please look at the marked fields below\.', body)
+    assert count(app, Invitation) == 1
+
+
 def test_circle_with_a_question(app, client):
     with app.app_context():
         ada = make_user("ada@example.org", "Ada")

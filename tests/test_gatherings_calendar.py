@@ -338,8 +338,8 @@ def test_my_feed_lists_what_i_am_going_to_across_circles(app, client):
         assert clean_up.replace(tzinfo=None) == dt.datetime(2027, 3, 14, 9, 0)
         assert clean_up.astimezone(UTC) == dt.datetime(2027, 3, 14, 13, 0, tzinfo=UTC)  # EDT, the first day
 
-        # Withdrawing drops it out; a cancelled one stays, marked.
-        assert post(client, f"/c/harbour/gatherings/{going}/withdraw").status_code == 303
+        # Saying "I can't come" drops it out; a cancelled one stays, marked.
+        assert post(client, f"/c/harbour/gatherings/{going}/answer", {"response": "cant"}).status_code == 303
         chiara = app.test_client()
         login(chiara, email="chiara@example.org")
         assert post(chiara, f"/c/harbour/gatherings/{later_cancelled}/cancel",

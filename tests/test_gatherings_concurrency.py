@@ -310,19 +310,20 @@ class TestSimultaneousRequests:
 
         clients = site.clients(server, emails)
         with log_on_failure(server):
-            result = burst([clients[e] for e in emails[:LEAVING]], page, page + "/withdraw")
+            result = burst([clients[e] for e in emails[:LEAVING]], page, page + "/answer", {"response": "cant"})
         print(f"\n{title}: {result.describe()}")
         promoted, still_waiting = before[:LEAVING], before[LEAVING:]
         with log_on_failure(server), site.app.app_context():
             all_redirected(result, page)
             rows = answers(gathering_id)
-            assert not {a.user_id for a in rows} & set(ids[:LEAVING]), "those who left have no answer"
+            assert {a.user_id: a.state for a in rows if a.user_id in ids[:LEAVING]} == dict.fromkeys(
+                ids[:LEAVING], "none"), "those who can't come hold no seat and no place"
             now_seated = sorted(a.user_id for a in rows if a.state == "seated")
             assert now_seated == sorted(ids[LEAVING:SEATED] + promoted), \
                 "the two who stayed and the first eight in line, no one else"
             assert db.session.get(Gathering, gathering_id).seats_taken == CAPACITY
             assert waitlist_ids(gathering_id) == still_waiting, "the twelve still waiting keep their order"
-            # Each withdrawal seated the head of the line, so seats went in the waitlist's order.
+            # Each "can't come" seated the head of the line, so seats went in the waitlist's order.
             given = [c.details["who"] for c in db.session.scalars(
                 select(Change).where(Change.gathering_id == gathering_id, Change.kind == "seat").order_by(Change.id))]
             names = {u.id: u.display_name for u in db.session.scalars(select(User).where(User.id.in_(promoted)))}

@@ -35,7 +35,7 @@ def share(app, ids, who: str = "Ada") -> str:
     client = signed_in(app, who)
     assert post(client, ids["path"] + "/share").status_code == 303
     match = re.search(r'id="public-link" type="text" readonly value="https?://[^/"]+(/g/[^"]+)"',
-                      client.get(ids["path"]).get_data(as_text=True))
+                      client.get(ids["path"] + "/manage").get_data(as_text=True))
     assert match, "no public link on the page"
     return match.group(1)
 
@@ -64,15 +64,15 @@ def guest_rows(app, gathering_id):
 def test_a_host_shares_a_link_and_can_stop(app):
     ids = neighbourhood(app)
     ada = signed_in(app, "Ada")
-    page = seen(ada.get(ids["path"]))
+    page = seen(ada.get(ids["path"] + "/manage"))
     assert "Guests from outside see this gathering only, never the circle." in page
     assert "Share with people outside the circle" in page
     link = share(app, ids)
-    assert "Link for people outside the circle" in seen(ada.get(ids["path"]))
+    assert "Link for people outside the circle" in seen(ada.get(ids["path"] + "/manage"))
     assert app.test_client().get(link).status_code == 200
     # Sharing again stops it: the link no longer opens.
     post(ada, ids["path"] + "/share")
-    assert "Share with people outside the circle" in seen(ada.get(ids["path"]))
+    assert "Share with people outside the circle" in seen(ada.get(ids["path"] + "/manage"))
     assert app.test_client().get(link).status_code == 404
     assert gathering_row(app, ids["gathering"]).public_token is None
 
@@ -262,8 +262,8 @@ def test_a_visitor_is_told_that_answers_are_closed(app):
 def test_when_members_may_not_share_only_stewards_can(app):
     ids = neighbourhood(app, host="Bruno", circle_settings={"members_may_share": False})
     bruno = signed_in(app, "Bruno")
-    page = seen(bruno.get(ids["path"]))
-    assert "For the hosts" in page and "Share with people outside the circle" not in page
+    page = seen(bruno.get(ids["path"] + "/manage"))
+    assert "Lend a hand" in page and "Share with people outside the circle" not in page
     assert post(bruno, ids["path"] + "/share").status_code == 403
     assert gathering_row(app, ids["gathering"]).public_token is None
     # A steward may.

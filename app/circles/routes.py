@@ -190,9 +190,13 @@ def leave(circle, membership):
 # --- invitations --------------------------------------------------------------------
 
 def _invitations_page(circle, membership, form, link=None, status=200):
-    return render_template("circles/invitations.html", circle=circle, membership=membership, form=form,
-                           link=link, invitations=domain.invitations(circle), plain_form=PlainForm(),
-                           now=utcnow()), status
+    # With htmx: the form (fresh, or with its messages) and the new link, plus
+    # the list of links made (out of band), so the page matches a reload.
+    partial = request.method == "POST" and is_partial_request()
+    return render_template("circles/partials/invited.html" if partial else "circles/invitations.html",
+                           circle=circle, membership=membership, form=form, link=link,
+                           invitations=domain.invitations(circle), plain_form=PlainForm(), now=utcnow(),
+                           swapped=partial), status
 
 
 @bp.route("/c/<slug>/invitations", methods=["GET", "POST"])
@@ -208,8 +212,6 @@ def invitations(circle, membership):
         raw = domain.create_invitation(circle, current_user, days=form.days.data, max_uses=form.max_uses.data,
                                        note=form.note.data or "")
     link = external_url("circles.join_link", token=raw)
-    if is_partial_request():
-        return render_template("circles/partials/new_link.html", link=link)
     return _invitations_page(circle, membership, InvitationForm(formdata=None), link=link)
 
 

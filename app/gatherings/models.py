@@ -147,13 +147,12 @@ class ListedGathering:
 
 @dataclass(frozen=True, slots=True)
 class PastGathering:
-    """A gathering in the list of what a circle did, with who came."""
+    """A gathering in the list of what a circle did."""
     id: int
     title: str
     starts_local: dt.datetime
     ends_local: dt.datetime
     time_zone: str
-    came: tuple[str, ...] = ()
 
     COLUMNS = ("id", "title", "starts_local", "ends_local", "time_zone")
 

@@ -11,7 +11,6 @@ from ..auth.models import User
 from ..circles.models import Circle, Membership
 from ..database import utcnow
 from ..extensions import db
-from ..i18n import _
 from .models import (Answer, Cohost, Gathering, ListedGathering, NextGathering, PastGathering, Slot,
                      SlotTaker)
 
@@ -39,26 +38,12 @@ _PAST = (select(*(getattr(Gathering, c) for c in PastGathering.COLUMNS))
                 Gathering.status != "cancelled")
          .order_by(Gathering.starts_at.desc(), Gathering.id.desc())
          .offset(bindparam("offset")).limit(bindparam("limit")))
-# Who came, in name order: the same order on every page and database.
-_WHO_CAME = (select(Answer.gathering_id, Answer.guest_name, User.display_name, User.deleted_at)
-             .outerjoin(User, User.id == Answer.user_id)
-             .where(Answer.gathering_id.in_(bindparam("ids", expanding=True)), Answer.attended.is_(True))
-             .order_by(func.lower(func.coalesce(User.display_name, Answer.guest_name)), Answer.id))
-
-
 def past(circle: Circle, page: int = 1, size: int = PAGE_SIZE) -> tuple[list[PastGathering], bool]:
-    """What the circle did, newest first, with who came: (items, has_more)."""
+    """What the circle did, newest first: (items, has_more). Who came is on each
+    gathering's own page, never in a list (there it reads as a score)."""
     rows = db.session.execute(_PAST, {"circle_id": circle.id, "now": utcnow(), "offset": (page - 1) * size,
                                       "limit": size + 1}).all()
-    came: dict[int, list[str]] = {row.id: [] for row in rows[:size]}
-    if came:
-        former = _("a former member")
-        for row in db.session.execute(_WHO_CAME, {"ids": list(came)}):
-            if row.display_name is None:
-                came[row.gathering_id].append(row.guest_name or "")
-            else:
-                came[row.gathering_id].append(former if row.deleted_at else row.display_name)
-    return [PastGathering(*row, came=tuple(came[row.id])) for row in rows[:size]], len(rows) > size
+    return [PastGathering(*row) for row in rows[:size]], len(rows) > size
 
 
 _ITEM_COLUMNS = (*(getattr(Gathering, c) for c in NextGathering.COLUMNS), Circle.slug, Circle.name)

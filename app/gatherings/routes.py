@@ -46,6 +46,11 @@ def _back(circle, gathering_id: int):
     return redirect(url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering_id), 303)
 
 
+def _back_to_manage(circle, gathering_id: int):
+    """After a host's post: back to the hosts' page, where the next host tool is."""
+    return redirect(url_for("gatherings.manage", slug=circle.slug, gathering_id=gathering_id), 303)
+
+
 def map_link(place: str) -> str:
     # A link out, built from the address and URL-encoded; no map tiles on our pages.
     return "https://www.openstreetmap.org/search?query=" + quote_plus(place)
@@ -119,38 +124,69 @@ def new(circle, membership):
 
 # --- one gathering ----------------------------------------------------------------------
 
-def _detail_context(circle, membership, gathering, answer_form=None):
+def _people_context(circle, membership, gathering) -> dict:
+    """What the gathering's page and the hosts' page both show: who answered
+    what, and the state the gathering is in (one read of the answers)."""
     answers = queries.answers_of(gathering)
-    manage = domain.can_manage(gathering, current_user, membership)
-    mine = next((a for a in answers if a.user_id == current_user.id), None)
-    form = answer_form or AnswerForm(response=mine.response if mine else None, guests=mine.guests if mine else 0)
+    now = utcnow()
+    seated = [a for a in answers if a.state == "seated"]
     return {
-        "circle": circle, "membership": membership, "gathering": gathering, "answers": answers,
-        "seated": [a for a in answers if a.state == "seated"],
-        "waiting": seats.waitlist(gathering), "asking": [a for a in answers if a.state == "asking"],
-        "maybe": [a for a in answers if a.response == "maybe"], "mine": mine, "form": form,
-        "manage": manage, "slots": queries.slots_of(gathering), "cohosts": queries.cohosts(gathering),
-        "plain_form": PlainForm(), "slot_form": SlotForm(), "move_form": MoveForm(),
-        "map_link": map_link(gathering.place) if gathering.place else None,
-        "past": gathering.ends_at <= utcnow(),
-        "share_allowed": circle.members_may_share or membership.is_steward,
-        "public_url": external_url("gatherings.public", token=gathering.public_token)
-        if gathering.public_token else None,
+        "circle": circle, "membership": membership, "gathering": gathering, "seated": seated,
+        "waiting": sorted((a for a in answers if a.state == "waiting"), key=lambda a: (a.waiting_since, a.id)),
+        "asking": [a for a in answers if a.state == "asking"],
+        "maybe": [a for a in answers if a.response == "maybe"],
+        # Who came, by name: the circle's shared memory reads the same for everyone.
+        "came": sorted((a for a in seated if a.attended), key=lambda a: (a.name.casefold(), a.id)),
+        "mine": next((a for a in answers if a.user_id == current_user.id), None),
+        "manage": domain.can_manage(gathering, current_user, membership),
+        "past": gathering.ends_at <= now, "started": gathering.starts_at <= now,
     }
+
+
+def _answer_context(circle, membership, gathering, answer_form=None) -> dict:
+    """What the answer card and "Who is coming" need: all an answer can change."""
+    context = _people_context(circle, membership, gathering)
+    mine = context["mine"]
+    context["form"] = answer_form or AnswerForm(formdata=None, guests=mine.guests if mine and mine.response == "going" else 0)
+    return context
+
+
+def _detail_context(circle, membership, gathering, answer_form=None) -> dict:
+    context = _answer_context(circle, membership, gathering, answer_form)
+    return context | {"slots": queries.slots_of(gathering), "cohosts": queries.cohosts(gathering),
+                      "plain_form": PlainForm(), "map_link": map_link(gathering.place) if gathering.place else None}
 
 
 @bp.route("/c/<slug>/gatherings/<int:gathering_id>")
 @login_required
 @circle_page()
 def detail(circle, membership, gathering_id):
+    """What a guest needs first: what, when, where, who is coming, one answer."""
     gathering = _gathering(circle, gathering_id)
     return render_template("gatherings/detail.html", **_detail_context(circle, membership, gathering))
+
+
+@bp.route("/c/<slug>/gatherings/<int:gathering_id>/manage")
+@login_required
+@circle_page()
+def manage(circle, membership, gathering_id):
+    """Every host tool, on a page of its own, out of the guests' way."""
+    gathering = _managed(circle, membership, gathering_id)
+    context = _people_context(circle, membership, gathering)
+    context |= {"slots": queries.slots_of(gathering), "plain_form": PlainForm(), "slot_form": SlotForm(),
+                "share_allowed": circle.members_may_share or membership.is_steward,
+                "public_url": external_url("gatherings.public", token=gathering.public_token)
+                if gathering.public_token else None}
+    return render_template("gatherings/manage.html", **context)
 
 
 @bp.route("/c/<slug>/gatherings/<int:gathering_id>/answer", methods=["POST"])
 @login_required
 @circle_page()
 def answer(circle, membership, gathering_id):
+    """Coming, maybe, or can't come: one form. "Can't come" frees the seat for
+    the waitlist. With htmx, the answer card comes back with every part of the
+    page an answer changes (who is coming, the waitlist), swapped out of band."""
     gathering = _gathering(circle, gathering_id)
     form = AnswerForm()
     status = 200
@@ -168,22 +204,12 @@ def answer(circle, membership, gathering_id):
     else:
         status = 422
     gathering = db.session.get(Gathering, gathering_id)
-    context = _detail_context(circle, membership, gathering, answer_form=form)
     if is_partial_request():
-        return render_template("gatherings/partials/answer.html", **context), status
-    return render_template("gatherings/detail.html", **context), status
-
-
-@bp.route("/c/<slug>/gatherings/<int:gathering_id>/withdraw", methods=["POST"])
-@login_required
-@circle_page()
-def withdraw(circle, membership, gathering_id):
-    gathering = _gathering(circle, gathering_id)
-    if PlainForm().validate_on_submit():
-        with write_unit():
-            seats.withdraw(gathering.id, current_user)
-        flash(_("Your answer is withdrawn."), "info")
-    return _back(circle, gathering.id)
+        # Only what an answer changes; focus moves to the news (or the problem).
+        return render_template("gatherings/partials/answered.html", swapped=True, changed=status == 200,
+                               **_answer_context(circle, membership, gathering, answer_form=form)), status
+    return render_template("gatherings/detail.html",
+                           **_detail_context(circle, membership, gathering, answer_form=form)), status
 
 
 @bp.route("/c/<slug>/gatherings/<int:gathering_id>/calendar.ics")
@@ -226,7 +252,7 @@ def edit(circle, membership, gathering_id):
             show_error(form, error)
         else:
             flash(_("Saved.") if changed else _("Nothing changed."), "success")
-            return _back(circle, gathering_id)
+            return _back_to_manage(circle, gathering_id)
     return form_page("gatherings/edit.html", form, circle=circle, membership=membership,
                      gathering=db.session.get(Gathering, gathering_id))
 
@@ -245,7 +271,7 @@ def cancel(circle, membership, gathering_id):
             show_error(form, error)
         else:
             flash(_("Cancelled. Everyone coming or waiting is told."), "info")
-            return _back(circle, gathering_id)
+            return _back_to_manage(circle, gathering_id)
     return form_page("gatherings/cancel.html", form, circle=circle, membership=membership,
                      gathering=db.session.get(Gathering, gathering_id))
 
@@ -261,7 +287,7 @@ def skip(circle, membership, gathering_id):
         with write_unit():
             series.skip_occurrence(gathering.id, current_user, membership)
         flash(_("Skipped this time. The series goes on."), "info")
-    return _back(circle, gathering_id)
+    return _back_to_manage(circle, gathering_id)
 
 
 @bp.route("/c/<slug>/gatherings/series/<int:series_id>", methods=["GET", "POST"])
@@ -312,7 +338,7 @@ def decide(circle, membership, gathering_id, answer_id, decision):
                 seats.decide_asking(gathering.id, answer_id, approve=decision == "approve")
         except GatheringError as error:
             flash(str(error), "warning")
-    return _back(circle, gathering_id)
+    return _back_to_manage(circle, gathering_id)
 
 
 @bp.route("/c/<slug>/gatherings/<int:gathering_id>/answers/<int:answer_id>/move", methods=["POST"])
@@ -327,7 +353,7 @@ def move(circle, membership, gathering_id, answer_id):
                 seats.move(gathering.id, answer_id, form.to.data, current_user, form.over_capacity.data)
         except GatheringError as error:
             flash(str(error), "warning")
-    return _back(circle, gathering_id)
+    return _back_to_manage(circle, gathering_id)
 
 
 @bp.route("/c/<slug>/gatherings/<int:gathering_id>/close", methods=["POST"])
@@ -339,7 +365,7 @@ def close(circle, membership, gathering_id):
         with write_unit():
             found = seats.lock_gathering(gathering.id)
             domain.set_answers_closed(found, not found.answers_closed)
-    return _back(circle, gathering_id)
+    return _back_to_manage(circle, gathering_id)
 
 
 @bp.route("/c/<slug>/gatherings/<int:gathering_id>/attendance", methods=["POST"])
@@ -355,7 +381,7 @@ def attendance(circle, membership, gathering_id):
             flash(_("Noted who came. Thank you for hosting."), "success")
         except GatheringError as error:
             flash(str(error), "warning")
-    return _back(circle, gathering_id)
+    return _back_to_manage(circle, gathering_id)
 
 
 @bp.route("/c/<slug>/gatherings/<int:gathering_id>/share", methods=["POST"])
@@ -372,7 +398,7 @@ def share(circle, membership, gathering_id):
                 guests.close_publicly(found)
             else:
                 guests.open_publicly(found)
-    return _back(circle, gathering_id)
+    return _back_to_manage(circle, gathering_id)
 
 
 # --- slots ---------------------------------------------------------------------------------
@@ -390,7 +416,7 @@ def add_slot(circle, membership, gathering_id):
             slots.add_slot(seats.lock_gathering(gathering.id), form.title.data, form.needed.data)
     except GatheringError as error:
         flash(str(error), "warning")
-    return _back(circle, gathering_id)
+    return _back_to_manage(circle, gathering_id)
 
 
 def _slot(gathering, slot_id) -> Slot:
@@ -408,12 +434,16 @@ def slot(circle, membership, gathering_id, slot_id, action):
     gathering = _gathering(circle, gathering_id)
     chosen = _slot(gathering, slot_id)
     if PlainForm().validate_on_submit():
-        with write_unit():
-            took = slots.take_slot(chosen.id, current_user) if action == "take" else True
-            if action == "leave":
-                slots.leave_slot(chosen.id, current_user)
-        if not took:
-            flash(_("That slot is already full. Thank you all the same!"), "info")
+        try:
+            with write_unit():
+                took = slots.take_slot(chosen.id, current_user) if action == "take" else True
+                if action == "leave":
+                    slots.leave_slot(chosen.id, current_user)
+        except GatheringError as error:
+            flash(str(error), "warning")
+        else:
+            if not took:
+                flash(_("That slot is already full. Thank you all the same!"), "info")
     return _back(circle, gathering_id)
 
 

@@ -77,14 +77,22 @@ def promote(gathering: Gathering, passing_over: Answer | None = None) -> list[An
     return given
 
 
-def check_open(gathering: Gathering, guests: int, saying_no: bool = False) -> None:
+def check_live(gathering: Gathering) -> None:
+    """Seats and slot places are taken or moved only while a gathering is on.
+
+    :raise GatheringError: it is cancelled, or over.
+    """
     if gathering.is_cancelled:
         raise GatheringError(_("This gathering is cancelled."))
+    if gathering.ends_at <= utcnow():
+        raise GatheringError(_("This gathering is over."))
+
+
+def check_open(gathering: Gathering, guests: int, saying_no: bool = False) -> None:
+    check_live(gathering)
     # Closed answers still let people say they cannot come: that frees a seat.
     if gathering.answers_closed and not saying_no:
         raise GatheringError(_("The hosts have closed answers for this gathering."))
-    if gathering.ends_at <= utcnow():
-        raise GatheringError(_("This gathering is over."))
     if guests < 0 or guests > gathering.max_guests:
         raise GatheringError(_("You can bring up to %(n)s guests.", n=gathering.max_guests)
                              if gathering.max_guests else _("This gathering is for members only, without guests."),
@@ -167,6 +175,7 @@ def move(gathering_id: int, answer_id: int, to: str, actor: User, over_capacity:
     """A host moves someone onto a seat or onto the waitlist. Over the
     capacity only on purpose, and then it is written in the circle's log."""
     gathering = lock_gathering(gathering_id)
+    check_live(gathering)
     moving = answer_in(gathering, answer_id)
     if to == "seated" and moving.state != "seated":
         if not fits(gathering, moving.party):

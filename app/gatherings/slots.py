@@ -11,9 +11,12 @@ from ..extensions import db
 from ..i18n import _
 from .errors import GatheringError
 from .models import Gathering, Slot, SlotTaker
+from .seats import check_live
 
 
 def add_slot(gathering: Gathering, title: str, needed: int) -> Slot:
+    """:raise GatheringError: no title, a number out of range, or the gathering is cancelled or over."""
+    check_live(gathering)
     if not title.strip():
         raise GatheringError(_("Say what the slot is for."), "title")
     if not 1 <= needed <= 100:
@@ -24,11 +27,15 @@ def add_slot(gathering: Gathering, title: str, needed: int) -> Slot:
 
 
 def take_slot(slot_id: int, user: User) -> bool:
-    """Take a place in a slot, if one is left. False when full."""
+    """Take a place in a slot, if one is left. False when full.
+
+    :raise GatheringError: no such slot, or its gathering is cancelled or over.
+    """
     # Locked so that one person's double click takes one place, not two.
     slot = lock(Slot, slot_id)
     if slot is None:
         raise GatheringError(_("There is no such slot."))
+    check_live(db.session.get(Gathering, slot.gathering_id))
     if db.session.get(SlotTaker, (slot.id, user.id)) is not None:
         return True
     if not take(slot, 1):

@@ -118,3 +118,58 @@ def settle(page, check, timeout: float = 10.0):
         page.wait_for_timeout(100)
         value = check()
     return value
+
+
+def make_gathering(app, slug: str, host_email: str, title: str, days: int = 5, **fields) -> str:
+    """A gathering of this test's own in the served database, some days ahead; its path."""
+    import datetime as dt
+
+    from app.auth.models import User
+    from app.circles.models import Circle
+    from app.database import write_unit
+    from app.extensions import db
+    from app.gatherings import domain
+
+    with app.test_request_context():
+        circle = db.session.scalar(select(Circle).where(Circle.slug == slug))
+        host = db.session.scalar(select(User).where(User.email == host_email))
+        starts = dt.datetime.combine(dt.date.today() + dt.timedelta(days=days), dt.time(18, 30))
+        with write_unit():
+            gathering = domain.create_gathering(circle, host, title=title, starts_local=starts,
+                                                ends_local=starts + dt.timedelta(hours=2), **fields)
+        path = f"/c/{slug}/gatherings/{gathering.id}"
+        db.session.remove()
+    return path
+
+
+def gathering_path(app, slug: str, title: str) -> str:
+    """The path of a demo gathering, found by its title (the next one, for a series)."""
+    from app.circles.models import Circle
+    from app.database import utcnow
+    from app.extensions import db
+    from app.gatherings.models import Gathering
+
+    with app.app_context():
+        found = db.session.execute(
+            select(Gathering.id).join(Circle, Circle.id == Gathering.circle_id)
+            .where(Circle.slug == slug, Gathering.title == title, Gathering.ends_at > utcnow())
+            .order_by(Gathering.starts_at)).first()
+        db.session.remove()
+    if found is None:  # a past one
+        with app.app_context():
+            found = db.session.execute(select(Gathering.id).join(Circle, Circle.id == Gathering.circle_id)
+                                       .where(Circle.slug == slug, Gathering.title == title)).first()
+            db.session.remove()
+    return f"/c/{slug}/gatherings/{found[0]}"
+
+
+# What htmx swapped stays in the page: a mark set on ``window`` survives only
+# when the page was not loaded again (the plain form's redirect would reload it).
+MARK = "() => { window.__notReloaded = true; }"
+NOT_RELOADED = "() => window.__notReloaded === true"
+
+
+def focused_matches(page, selector: str, timeout: float = 2.0) -> bool:
+    """Whether focus is (or comes, within ``timeout``) on the element matching ``selector``."""
+    return settle(page, lambda: page.evaluate("(s) => !!document.activeElement && "
+                                              "document.activeElement.matches(s)", selector), timeout)

@@ -3,6 +3,7 @@ reaches by links (the crawl, so later areas' pages are covered too), the
 signed-out pages, and forms showing their errors."""
 
 from .conftest import PHONE, SQLITE_ONLY, signed_in_context
+from .support import gathering_path
 
 pytestmark = SQLITE_ONLY
 
@@ -74,4 +75,37 @@ def test_account_forms_with_messages_fit_a_phone(browser, demo_site, neighbour):
     page.locator(".error").first.wait_for()
     measured = page.evaluate(WIDTH)
     assert measured["scrollWidth"] <= PHONE["width"], measured
+    context.close()
+
+
+# Where something is on the first screen: its box, the page not scrolled.
+BOX = """(selector) => {
+  const el = document.querySelector(selector);
+  if (!el) { return null; }
+  const box = el.getBoundingClientRect();
+  return {top: Math.round(box.top + window.scrollY), bottom: Math.round(box.bottom + window.scrollY)};
+}"""
+# The demo's coming gatherings in Elm Street, each a different case: guests
+# allowed and a waitlist, slots and a series, approval asked with a word for the hosts.
+FIRST_SCREEN = ["Soup evening", "Repair café", "Planning the courtyard garden"]
+
+
+def test_a_guest_sees_who_is_coming_and_can_answer_within_the_first_screen(browser, demo_site, demo_app,
+                                                                           neighbour):
+    """On a 360×740 phone, a member who does not host it reads what, when,
+    where and who is coming, and reaches the answer buttons, without scrolling."""
+    context = signed_in_context(browser, demo_site, neighbour)
+    page = context.new_page()
+    found = {}
+    for title in FIRST_SCREEN:
+        page.goto(gathering_path(demo_app, "elm-street", title))
+        assert page.locator("text=Manage this gathering").count() == 0
+        boxes = {what: page.evaluate(BOX, selector) for what, selector in (
+            ("what", "h1"), ("when and where", ".facts"), ("who is coming", "#who-heading"),
+            ("the answer", "#answer .choices"))}
+        assert all(boxes.values()), (title, boxes)
+        low = {what: box["bottom"] for what, box in boxes.items() if box["bottom"] > PHONE["height"]}
+        if low:
+            found[title] = low
+    assert found == {}, f"below the first screen ({PHONE['height']} px): {found}"
     context.close()
