@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export FLASK_APP := wsgi:app
 
-.PHONY: run test demo migrate extend clean bench lighthouse
+.PHONY: run test demo migrate extend clean bench lighthouse crash
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,3 +58,8 @@ bench: $(VENV)/.runtime
 # Lighthouse 12.8.2 (bench/lighthouse/) on the local chromium: writes docs/performance.md.
 lighthouse: $(VENV)/.runtime
 	bench/lighthouse.sh
+
+# Crash test (SQLite and PostgreSQL; gunicorn workers SIGKILLed under real form
+# posts, then every acknowledged write and mail checked): writes docs/reliability.md.
+crash: $(VENV)/.dev
+	$(BIN)/python -m bench.crash
