@@ -9,7 +9,7 @@ export FLASK_APP := wsgi:app
 # defaults to http://127.0.0.1:$PORT: the port it is served on.
 export PORT
 
-.PHONY: run test demo migrate extend clean bench lighthouse
+.PHONY: run test demo migrate extend clean bench lighthouse crash
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -69,3 +69,8 @@ bench: $(VENV)/.runtime
 # Lighthouse 12.8.2 (bench/lighthouse/) on the local chromium: writes docs/performance.md.
 lighthouse: $(VENV)/.runtime
 	bench/lighthouse.sh
+
+# Crash test (SQLite and PostgreSQL; gunicorn workers SIGKILLed under real form
+# posts, then every acknowledged write and mail checked): writes docs/reliability.md.
+crash: $(VENV)/.dev
+	$(BIN)/python -m bench.crash

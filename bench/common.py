@@ -216,9 +216,9 @@ def postgres_available() -> str | None:
 
 
 @contextlib.contextmanager
-def postgres_database():
-    """A fresh database bench_<random> on the server, dropped afterwards."""
-    name = f"bench_{secrets.token_hex(4)}"
+def postgres_database(prefix: str = "bench"):
+    """A fresh database <prefix>_<random> on the server, dropped afterwards."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
     with _admin_connect(POSTGRES_URL) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     parts = urlsplit(POSTGRES_URL)
@@ -317,8 +317,8 @@ class Gunicorn:
     """gunicorn in a subprocess; stopped by its own process id."""
 
     def __init__(self, app: str, env: dict, log_path: Path, workers: int, threads: int = 1,
-                 ready_path: str = "/"):
-        self.port = free_port()
+                 ready_path: str = "/", port: int | None = None):
+        self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         env = env | {"BASE_URL": self.base_url}
