@@ -116,44 +116,59 @@ _DUE = (select(OutboxMail.id)
 
 
 def deliver_pending(limit: int = 100) -> int:
-    """Send the mail that is due, each in its own short transactions; returns
-    how many were sent. Never inside a write unit: sending is slow."""
+    """Send the mail that is due; returns how many were sent. Never inside a
+    write unit: sending is slow. Each step is a transaction that begins with
+    its write, and no read stays open across the SMTP conversation: on SQLite
+    a read held that long could not become the write that marks the mail sent."""
     sent = 0
     ids = db.session.scalars(_DUE, {"now": utcnow(), "limit": limit}).all()
     db.session.commit()
     for mail_id in ids:
-        now = utcnow()
-        # Claim the row with a lease, so two senders never send it at once,
-        # and a sender that dies leaves it to be sent again once the lease ends.
-        claimed = db.session.execute(
-            update(OutboxMail)
-            .where(OutboxMail.id == mail_id, OutboxMail.sent_at.is_(None), OutboxMail.given_up_at.is_(None),
-                   or_(OutboxMail.claimed_until.is_(None), OutboxMail.claimed_until <= now))
-            .values(claimed_until=now + LEASE, attempts=OutboxMail.attempts + 1)
-        ).rowcount
-        db.session.commit()
-        if not claimed:
-            continue
-        mail = db.session.get(OutboxMail, mail_id)
         try:
-            message = _message(mail)
-            if current_app.config["SMTP_HOST"]:
-                _send_smtp(message)
-            else:
-                _write_locally(mail, message)
-        except Exception as error:  # a failed send stays in the outbox, to be tried later
-            log.warning("mail %s to %s failed (attempt %s): %s", mail.id, mail.to_address, mail.attempts, error)
-            mail.last_error = str(error)[:1000]
-            mail.claimed_until = None
-            if mail.attempts >= MAX_ATTEMPTS:
-                mail.given_up_at = utcnow()
-            else:
-                mail.next_attempt_at = utcnow() + backoff(mail.attempts)
-        else:
-            mail.sent_at, mail.claimed_until = utcnow(), None
-            sent += 1
-        db.session.commit()
+            sent += _deliver_one(mail_id)
+        except Exception:  # the database refused a step: the lease brings the mail back
+            log.exception("delivering mail %s failed", mail_id)
+            db.session.rollback()
     return sent
+
+
+def _deliver_one(mail_id: int) -> int:
+    now = utcnow()
+    # Claim the row with a lease, so two senders never send it at once, and a
+    # sender that dies leaves it to be sent again once the lease ends.
+    claimed = db.session.execute(
+        update(OutboxMail)
+        .where(OutboxMail.id == mail_id, OutboxMail.sent_at.is_(None), OutboxMail.given_up_at.is_(None),
+               or_(OutboxMail.claimed_until.is_(None), OutboxMail.claimed_until <= now))
+        .values(claimed_until=now + LEASE, attempts=OutboxMail.attempts + 1)
+    ).rowcount
+    db.session.commit()
+    if not claimed:
+        return 0
+    mail = db.session.get(OutboxMail, mail_id)
+    attempts, to_address = mail.attempts, mail.to_address
+    try:
+        message = _message(mail)
+        if current_app.config["SMTP_HOST"]:
+            db.session.commit()  # end the read before the slow part
+            _send_smtp(message)
+        else:
+            _write_locally(mail, message)
+            db.session.commit()
+    except Exception as error:  # a failed send stays in the outbox, to be tried later
+        db.session.rollback()
+        log.warning("mail %s to %s failed (attempt %s): %s", mail_id, to_address, attempts, error)
+        given_up = attempts >= MAX_ATTEMPTS
+        db.session.execute(update(OutboxMail).where(OutboxMail.id == mail_id).values(
+            last_error=str(error)[:1000], claimed_until=None,
+            given_up_at=utcnow() if given_up else None,
+            next_attempt_at=None if given_up else utcnow() + backoff(attempts)))
+        db.session.commit()
+        return 0
+    db.session.execute(update(OutboxMail).where(OutboxMail.id == mail_id)
+                       .values(sent_at=utcnow(), claimed_until=None))
+    db.session.commit()
+    return 1
 
 
 def purge_sent(now: dt.datetime | None = None) -> int:

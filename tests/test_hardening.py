@@ -102,7 +102,7 @@ def share(app, ids, who: str = "Ada") -> str:
     client = signed_in(app, who)
     assert post(client, ids["path"] + "/share").status_code == 303
     match = re.search(r'id="public-link" type="text" readonly value="https?://[^/"]+(/g/[^"]+)"',
-                      client.get(ids["path"]).get_data(as_text=True))
+                      client.get(ids["path"] + "/manage").get_data(as_text=True))
     assert match, "no public link on the page"
     return match.group(1)
 

@@ -171,13 +171,17 @@ def detail(circle, membership, gathering_id):
 @circle_page()
 def manage(circle, membership, gathering_id):
     """Every host tool, on a page of its own, out of the guests' way."""
-    gathering = _managed(circle, membership, gathering_id)
+    return _manage_page(circle, membership, _managed(circle, membership, gathering_id))
+
+
+def _manage_page(circle, membership, gathering, slot_form=None):
     context = _people_context(circle, membership, gathering)
-    context |= {"slots": queries.slots_of(gathering), "plain_form": PlainForm(), "slot_form": SlotForm(),
+    context |= {"slots": queries.slots_of(gathering), "plain_form": PlainForm(), "slot_form": slot_form or SlotForm(),
                 "share_allowed": circle.members_may_share or membership.is_steward,
                 "public_url": external_url("gatherings.public", token=gathering.public_token)
                 if gathering.public_token else None}
-    return render_template("gatherings/manage.html", **context)
+    page = render_template("gatherings/manage.html", **context)
+    return (page, 422) if slot_form is not None else page
 
 
 @bp.route("/c/<slug>/gatherings/<int:gathering_id>/answer", methods=["POST"])
@@ -409,13 +413,14 @@ def share(circle, membership, gathering_id):
 def add_slot(circle, membership, gathering_id):
     gathering = _managed(circle, membership, gathering_id)
     form = SlotForm()
+    if not form.validate_on_submit():
+        return _manage_page(circle, membership, gathering, slot_form=form)
     try:
-        if not form.validate_on_submit():
-            raise GatheringError(" ".join(str(e) for errors in form.errors.values() for e in errors))
         with write_unit():
             slots.add_slot(seats.lock_gathering(gathering.id), form.title.data, form.needed.data)
     except GatheringError as error:
-        flash(str(error), "warning")
+        show_error(form, error)
+        return _manage_page(circle, membership, db.session.get(Gathering, gathering_id), slot_form=form)
     return _back_to_manage(circle, gathering_id)
 
 
