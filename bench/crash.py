@@ -10,7 +10,7 @@ with 2 x cores + 1 sync workers, as `make run` starts them.
 Every member signs in through the real sign-in form. Then WRITERS threads, each
 driving its own members one request at a time as a browser would, fetch a
 gathering's page (its CSRF token, the slots it offers) and post one of its
-forms: "I'm coming" (alone or with a guest), "Can't come", withdraw, take or
+forms: "I'm coming" (alone or with a guest), "Can't come", take or
 give back a slot place, now and then post a new gathering and add a slot to it.
 Small capacities make waitlists, and every seat given up goes to the first in
 line, with an "a seat for you" mail. Each post is written in a ledger with what
@@ -529,13 +529,10 @@ class Writer:
             self.ledger.note(key, TAKEN if verb == "take" else ABSENT, outcome, f"slot {verb}", title)
         else:
             # Someone with a seat is likelier to give it up (and the first in line gets it, with a mail).
-            withdraw, cant = (0.25, 0.65) if "You are coming." in reply.body else (0.15, 0.40)
+            cant = 0.65 if "You are coming." in reply.body else 0.40
             choice = self.rng.random()
             key = ("answer", member.email, title)
-            if choice < withdraw:
-                outcome, _, _ = self.post(member, "withdraw", page + "/withdraw", {}, page)
-                self.ledger.note(key, ABSENT, outcome, "withdraw", "")
-            elif choice < cant:
+            if choice < cant:
                 outcome, _, _ = self.post(member, "can't come", page + "/answer",
                                           {"response": "cant", "guests": "0", "message": ""}, page)
                 self.ledger.note(key, ("cant", 0), outcome, "can't come", "")
@@ -566,9 +563,9 @@ class Writer:
         gathering_id = int(POSTED.search(reply.location).group(1))
         page = f"/c/{SLUG}/gatherings/{gathering_id}"
         needed = self.rng.choice([1, 2])
-        # The form answers a 303 either way; a flash message says why not.
+        # Hosts add slots from the manage page, and go back there.
         outcome, _, _ = self.post(member, "add a slot", page + "/slots", {"title": "Chairs", "needed": str(needed)},
-                                  page, refusal="")
+                                  page + "/manage", refusal="")
         self.ledger.note(("slot", title, "Chairs"), EXISTS, outcome, "add a slot", f"{needed} needed")
         self.site.add(gathering_id, title)
 
@@ -946,7 +943,7 @@ app as `make run` does, with {workers} sync workers, and sends mail to a real SM
 taking {smtp_ms} ms to accept each mail, as real ones take a moment). Every member signs in through the
 sign-in form. Then {writers} clients, each driving its own members one request at a time, open a
 gathering's page (its CSRF token, the slots it offers) and post one of its forms, as a browser does:
-"I'm coming" (alone or with a guest), "Can't come", withdrawing, taking or giving back a slot place,
+"I'm coming" (alone or with a guest), "I can't come", taking or giving back a slot place,
 and now and then posting a new gathering and adding a slot to it. With so few seats, waitlists form,
 and every seat given up goes to the first in line with an "a seat for you" mail.
 
