@@ -147,10 +147,17 @@ def _require_unit(what: str) -> None:
 
 def lock(model, row_id):
     """The row of ``model`` with this id, read afresh and locked until the
-    write unit ends (FOR UPDATE on PostgreSQL; on SQLite the unit already holds
-    the only write lock). None if there is no such row."""
+    write unit ends (on SQLite the unit already holds the only write lock).
+    None if there is no such row.
+
+    On PostgreSQL it is FOR NO KEY UPDATE, not FOR UPDATE: writers of the row
+    queue up just the same, but the foreign-key checks of other writers (FOR
+    KEY SHARE) pass. PostgreSQL runs those checks even for unchanged keys when
+    a transaction updates a row it has already updated, so FOR UPDATE on a
+    circle deadlocked a member leaving it against neighbours answering.
+    """
     _require_unit("lock()")
-    return db.session.scalars(select(model).where(model.id == row_id).with_for_update()
+    return db.session.scalars(select(model).where(model.id == row_id).with_for_update(key_share=True)
                               .execution_options(populate_existing=True)).one_or_none()
 
 

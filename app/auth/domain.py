@@ -171,7 +171,7 @@ def _spend_open_tokens(user: User, *purposes: str) -> None:
 def _usable_token(raw: str, purpose: str) -> AccountToken | None:
     token = db.session.scalar(
         select(AccountToken).where(AccountToken.token_hash == token_hash(raw),
-                                   AccountToken.purpose == purpose).with_for_update()
+                                   AccountToken.purpose == purpose).with_for_update(key_share=True)
     )
     if token is None or token.used_at is not None or token.expires_at <= utcnow():
         return None

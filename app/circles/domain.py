@@ -363,7 +363,7 @@ def decide_request(circle: Circle, actor: User, request_id: int, approve: bool) 
     :raise CircleError: it was already decided (a second click, or another steward).
     """
     request = db.session.scalars(select(JoinRequest).where(
-        JoinRequest.id == request_id, JoinRequest.circle_id == circle.id).with_for_update()).one_or_none()
+        JoinRequest.id == request_id, JoinRequest.circle_id == circle.id).with_for_update(key_share=True)).one_or_none()
     if request is None:
         raise CircleError(_("There is no such request."))
     if request.status != "pending":
