@@ -98,16 +98,20 @@ class Client:
     """One person: their cookies and one HTTP connection (gunicorn's sync
     workers close it after each answer; it is opened again for the next)."""
 
-    def __init__(self, base_url: str, cookie: str, name: str = ""):
+    def __init__(self, base_url: str, cookie: str | None, name: str = ""):
         parts = urllib.parse.urlsplit(base_url)
         self.host, self.port, self.name = parts.hostname, parts.port, name
-        self.cookies = {"session": cookie}
+        # No cookie: someone not signed in yet, who gets one from the first page.
+        self.cookies = {"session": cookie} if cookie else {}
+        self.headers: dict[str, str] = {}  # sent with every request (one for the access log, say)
         self.connection = http.client.HTTPConnection(self.host, self.port, timeout=REQUEST_TIMEOUT)
         self.csrf: str | None = None
         self._last_byte = b""
 
     def _headers(self) -> dict[str, str]:
-        return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        if not self.cookies:
+            return dict(self.headers)
+        return {**self.headers, "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
 
     def _reply(self) -> Reply:
         try:
@@ -201,6 +205,16 @@ class Burst:
                 f"statuses {self.statuses()}, slowest answer {slowest:.2f} s")
 
 
+@dataclass
+class Plan:
+    """What one client does in a mixed burst: fetch ``page``, post ``form`` to ``action``."""
+
+    client: Client
+    page: str
+    action: str
+    form: dict | None = None
+
+
 def burst(clients: list[Client], page: str, action: str, form: dict | None = None,
           timeout: float = BURST_TIMEOUT) -> Burst:
     """Every client fetches ``page``; once all have, each sends its post to
@@ -211,7 +225,14 @@ def burst(clients: list[Client], page: str, action: str, form: dict | None = Non
     waits on it until the request is whole, so posts begun while some client
     still waits for its page could hold every worker, and that page never come.
     """
-    result = Burst([Outcome(c) for c in clients])
+    return mixed_burst([Plan(c, page, action, form) for c in clients], timeout)
+
+
+def mixed_burst(plans: list[Plan], timeout: float = BURST_TIMEOUT) -> Burst:
+    """``burst`` with a page, an action and a form of each client's own
+    (sign-ins, registrations and seat answers released together). The last
+    bytes go out in the order of ``plans``; the outcomes keep that order."""
+    result = Burst([Outcome(p.client) for p in plans])
 
     def release() -> None:  # run by one thread, all others waiting
         for outcome in result.outcomes:
@@ -221,14 +242,14 @@ def burst(clients: list[Client], page: str, action: str, form: dict | None = Non
             except Exception as error:  # noqa: BLE001 - reported with the rest
                 outcome.error = f"{type(error).__name__}: {error}"
 
-    fetched = threading.Barrier(len(clients), timeout=timeout / 3)
-    ready = threading.Barrier(len(clients), action=release, timeout=timeout / 3)
+    fetched = threading.Barrier(len(plans), timeout=timeout / 3)
+    ready = threading.Barrier(len(plans), action=release, timeout=timeout / 3)
 
-    def run(outcome: Outcome) -> None:
+    def run(outcome: Outcome, plan: Plan) -> None:
         try:
-            outcome.client.fetch_token(page)
+            outcome.client.fetch_token(plan.page)
             fetched.wait()
-            outcome.client.begin_post(action, form)
+            outcome.client.begin_post(plan.action, plan.form)
             ready.wait()
             if not outcome.error:
                 outcome.reply = outcome.client.read_reply()
@@ -240,7 +261,8 @@ def burst(clients: list[Client], page: str, action: str, form: dict | None = Non
             fetched.abort()
             ready.abort()
 
-    threads = [threading.Thread(target=run, args=(o,), daemon=True, name=o.client.name) for o in result.outcomes]
+    threads = [threading.Thread(target=run, args=(o, p), daemon=True, name=o.client.name)
+               for o, p in zip(result.outcomes, plans)]
     for thread in threads:
         thread.start()
     deadline = time.monotonic() + timeout
