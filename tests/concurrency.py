@@ -100,16 +100,20 @@ class Client:
     """One person: their cookies and one HTTP connection (gunicorn's sync
     workers close it after each answer; it is opened again for the next)."""
 
-    def __init__(self, base_url: str, cookie: str, name: str = ""):
+    def __init__(self, base_url: str, cookie: str | None, name: str = ""):
         parts = urllib.parse.urlsplit(base_url)
         self.host, self.port, self.name = parts.hostname, parts.port, name
-        self.cookies = {"session": cookie}
+        # No cookie: someone not signed in yet, who gets one from the first page.
+        self.cookies = {"session": cookie} if cookie else {}
+        self.headers: dict[str, str] = {}  # sent with every request (one for the access log, say)
         self.connection = http.client.HTTPConnection(self.host, self.port, timeout=REQUEST_TIMEOUT)
         self.csrf: str | None = None
         self._last_byte = b""
 
     def _headers(self) -> dict[str, str]:
-        return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        if not self.cookies:
+            return dict(self.headers)
+        return {**self.headers, "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
 
     def _reply(self) -> Reply:
         try:
@@ -223,6 +227,10 @@ class Post:
     pause: float = 0.0
 
 
+# What one client does in a mixed burst (tests/test_signin_concurrency.py's word for a Post).
+Plan = Post
+
+
 def burst(clients: list[Client], page: str, action: str, form: dict | None = None,
           timeout: float = BURST_TIMEOUT) -> Burst:
     """Every client fetches ``page``; once all have, each sends its post to
@@ -319,3 +327,9 @@ def sign_in(base_url: str, email: str, password: str, name: str = "") -> Client:
     if reply.status != 303 or not client.cookies.get("session"):
         raise AssertionError(f"{client.name}: signing in gave {reply.status}, cookies {sorted(client.cookies)}")
     return client
+
+
+def mixed_burst(plans: list[Post], timeout: float = BURST_TIMEOUT) -> Burst:
+    """``burst`` with a page, an action and a form of each client's own (sign-ins,
+    registrations and seat answers released together), in the order of ``plans``."""
+    return burst_of(plans, timeout)
