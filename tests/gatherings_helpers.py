@@ -171,3 +171,29 @@ __all__ = [
     "waitlist_names",
     "who_is_coming",
 ]
+
+
+def share(app, ids, who: str = "Ada") -> str:
+    """Share through the manage page, as a host does; returns the /g/ path shown."""
+    client = signed_in(app, who)
+    assert post(client, ids["path"] + "/share").status_code == 303
+    match = re.search(r'id="public-link" type="text" readonly value="https?://[^/"]+(/g/[^"]+)"',
+                      client.get(ids["path"] + "/manage").get_data(as_text=True))
+    assert match, "no public link on the page"
+    return match.group(1)
+
+
+def winter_evening() -> dt.datetime:
+    """18:30 on 15 January next year: Berlin is on CET (UTC+1) then."""
+    return dt.datetime(dt.date.today().year + 1, 1, 15, 18, 30)
+
+
+def new_form(**changes) -> dict:
+    """The new-gathering form filled as a host would, with ``changes``."""
+    starts = winter_evening()
+    data = {"title": "Soup evening", "description": "Bring a **bowl**.",
+            "starts_local": starts.strftime(WHEN), "ends_local": starts.replace(hour=21, minute=0).strftime(WHEN),
+            "time_zone": "Europe/Berlin", "place": "Kastanienallee 12, Berlin", "online_url": "",
+            "capacity": "", "max_guests": "0", "status": "confirmed", "repeat": "", "interval": "1",
+            "setpos": "1", "until": ""}
+    return data | changes

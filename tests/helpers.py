@@ -6,6 +6,7 @@ import html
 import re
 import socket
 import threading
+from contextlib import contextmanager
 from email import message_from_bytes, policy
 from email.message import Message
 
@@ -139,3 +140,16 @@ def login(client, email: str = "ada@example.org", password: str = PASSWORD, reme
 def text_of(response) -> str:
     """The page as a person reads it: HTML entities unescaped."""
     return html.unescape(response.get_data(as_text=True))
+
+
+@contextmanager
+def plain_transaction():
+    """TEST ONLY, for negative controls: what a view's write unit becomes when
+    patched away: whatever transaction is open carries on (a deferred one on
+    SQLite, no IMMEDIATE) and commits at the end."""
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise

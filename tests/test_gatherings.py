@@ -33,9 +33,11 @@ from .gatherings_helpers import (
     gathering_row,
     make_gathering,
     neighbourhood,
+    new_form,
     seen,
     signed_in,
     state_of,
+    winter_evening,
     states,
     subjects,
     waitlist_names,
@@ -51,22 +53,6 @@ def answer_id(app, gathering_id: int, name: str) -> int:
     with app.app_context():
         return db.session.scalar(select(Answer.id).join(User, User.id == Answer.user_id).where(
             Answer.gathering_id == gathering_id, User.email == email(name)))
-
-
-def winter_evening() -> dt.datetime:
-    """18:30 on 15 January next year: Berlin is on CET (UTC+1) then."""
-    return dt.datetime(dt.date.today().year + 1, 1, 15, 18, 30)
-
-
-def new_form(**changes) -> dict:
-    starts = winter_evening()
-    data = {"title": "Soup evening", "description": "Bring a **bowl**.",
-            "starts_local": starts.strftime(WHEN), "ends_local": starts.replace(hour=21, minute=0).strftime(WHEN),
-            "time_zone": "Europe/Berlin", "place": "Kastanienallee 12, Berlin", "online_url": "",
-            "capacity": "", "max_guests": "0", "status": "confirmed", "repeat": "", "interval": "1",
-            "setpos": "1", "until": ""}
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 def edit_form(app, gathering_id: int, **changes) -> dict:

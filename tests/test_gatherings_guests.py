@@ -20,6 +20,7 @@ from .gatherings_helpers import (
     gathering_row,
     neighbourhood,
     seen,
+    share,
     signed_in,
     state_of,
     subjects,
@@ -28,16 +29,6 @@ from .helpers import post
 
 GUEST = "ada.lovelace@example.net"
 PLACE = "Kastanienallee 12, 10435 Berlin"
-
-
-def share(app, ids, who: str = "Ada") -> str:
-    """Share through the page, as a host does; returns the /g/ path shown."""
-    client = signed_in(app, who)
-    assert post(client, ids["path"] + "/share").status_code == 303
-    match = re.search(r'id="public-link" type="text" readonly value="https?://[^/"]+(/g/[^"]+)"',
-                      client.get(ids["path"] + "/manage").get_data(as_text=True))
-    assert match, "no public link on the page"
-    return match.group(1)
 
 
 def ask(client, link: str, name: str = "Ada Lovelace", address: str = GUEST, **kwargs):

@@ -41,7 +41,9 @@ from .gatherings_helpers import (
     gathering_row,
     make_gathering,
     neighbourhood,
+    new_form,
     seen,
+    share,
     signed_in,
 )
 from .helpers import PASSWORD, MailBox, add_user, login, make_user, post, text_of
@@ -95,30 +97,6 @@ def deliver(app, limit: int = 100) -> int:
 
 def arrived(mailbox, address: str) -> list:
     return mailbox.to(address)
-
-
-def share(app, ids, who: str = "Ada") -> str:
-    """Share through the page, as a host does; returns the /g/ path shown."""
-    client = signed_in(app, who)
-    assert post(client, ids["path"] + "/share").status_code == 303
-    match = re.search(r'id="public-link" type="text" readonly value="https?://[^/"]+(/g/[^"]+)"',
-                      client.get(ids["path"] + "/manage").get_data(as_text=True))
-    assert match, "no public link on the page"
-    return match.group(1)
-
-
-def next_winter_evening() -> dt.datetime:
-    return dt.datetime(dt.date.today().year + 1, 1, 15, 18, 30)
-
-
-def new_form(**changes) -> dict:
-    starts = next_winter_evening()
-    data = {"title": "Soup evening", "description": "Bring a bowl.",
-            "starts_local": starts.strftime(WHEN), "ends_local": starts.replace(hour=21, minute=0).strftime(WHEN),
-            "time_zone": "Europe/Berlin", "place": "Kastanienallee 12, Berlin", "online_url": "",
-            "capacity": "", "max_guests": "0", "status": "confirmed", "repeat": "", "interval": "1",
-            "setpos": "1", "until": ""}
-    return data | changes
 
 
 def edit_form(app, gathering_id: int, **changes) -> dict:

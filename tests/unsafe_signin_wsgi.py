@@ -14,28 +14,15 @@ burst can only come from the sign-ins.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 from flask import request
 
 from app.auth import routes
 from app.database import write_unit
-from app.extensions import db
-
-
-@contextmanager
-def deferred_transaction():
-    """Whatever transaction is open carries on, and commits at the end."""
-    try:
-        yield
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+from tests.helpers import plain_transaction
 
 
 def old_write_unit():
-    return deferred_transaction() if request.endpoint == "auth.login" else write_unit()
+    return plain_transaction() if request.endpoint == "auth.login" else write_unit()
 
 
 # The views look write_unit up when they run, so patching before or after the app is made is the same.

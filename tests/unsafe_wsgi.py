@@ -12,7 +12,6 @@ proves the tests can see overbooking.
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 
 from sqlalchemy import func, select
 
@@ -21,16 +20,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.gatherings import routes, seats, slots
 from app.gatherings.models import Answer, Gathering, Slot, SlotTaker
-
-
-@contextmanager
-def plain_transaction():
-    try:
-        yield
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+from tests.helpers import plain_transaction
 
 
 def answer_unsafely(gathering_id, user, response, guests=0, message=""):
