@@ -110,7 +110,9 @@ class Areas:
 
     def panel(self, page: str, render: Callable[..., str | None], order: int = 50) -> None:
         """A section on another area's page: ``render(**context)`` returns HTML
-        (a rendered template) or None to add nothing."""
+        (a rendered template) or None to add nothing. Pages with panels:
+        ``gathering`` (gathering=, circle=, membership=), ``home`` (user=, circles=),
+        ``circle`` (the overview: circle=, membership=) and ``account`` (user=)."""
         self.panels.setdefault(page, []).append((order, render))
         self.panels[page].sort(key=lambda p: p[0])
 
