@@ -57,6 +57,7 @@ class Areas:
     deletion_warnings: list[Callable] = field(default_factory=list)
     arrivals: list[Callable] = field(default_factory=list)
     registration_exemptions: list[tuple[Callable[[], bool], Callable[[], None]]] = field(default_factory=list)
+    signup_notes: list[Callable] = field(default_factory=list)
     notice_kinds: dict[str, NoticeKind] = field(default_factory=dict)
     offers: list[tuple[int, str]] = field(default_factory=list)
     panels: dict[str, list[tuple[int, Callable]]] = field(default_factory=dict)
@@ -97,6 +98,11 @@ class Areas:
         bounded by that, not by the per-address limit; ``spend()`` runs in each
         such sign-up's write unit, so the predicate can stop vouching."""
         self.registration_exemptions.append((predicate, spend))
+
+    def signup_note(self, note: Callable[[str | None], str | None]) -> None:
+        """``note(next_url)`` may give a line for the mail that confirms a new
+        account's address ("Ada invited you to Elm Street.")."""
+        self.signup_notes.append(note)
 
     def notice(self, name: str, label: str, area: str) -> None:
         if name in self.notice_kinds:

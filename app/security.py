@@ -77,7 +77,7 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
-SECRET_PATHS = ("/g/", "/join/", "/auth/reset/", "/auth/verify/", "/auth/email/", "/feeds/")
+SECRET_PATHS = ("/g/", "/join/", "/notice/", "/auth/reset/", "/auth/verify/", "/auth/email/", "/feeds/")
 SESSIONLESS_ENDPOINTS = {"static", "pwa.manifest", "pwa.service_worker", "pwa.offline"}
 
 

@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from . import i18n
 from .i18n import _, _language
+from .qr import qr_svg
 from .text import safe_html
 
 
@@ -104,6 +105,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["frame"] = frame
     app.jinja_env.globals["safe_html"] = safe_html
     app.jinja_env.globals["csrf_field"] = csrf_field
+    app.jinja_env.globals["qr_svg"] = qr_svg
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True

@@ -22,6 +22,32 @@
     });
   });
 
+  // Copy, share and print buttons exist in the page but stay hidden until the
+  // browser can do what they say; htmx:load covers content swapped in later.
+  var canCopy = !!(navigator.clipboard && window.isSecureContext);
+  var enhance = function (root) {
+    root.querySelectorAll("[data-copy]").forEach(function (b) { b.hidden = !canCopy; });
+    root.querySelectorAll("[data-share]").forEach(function (b) { b.hidden = !navigator.share; });
+    root.querySelectorAll("[data-print]").forEach(function (b) { b.hidden = !window.print; });
+  };
+  enhance(document);
+  document.addEventListener("htmx:load", function (event) { enhance(event.target); });
+  document.addEventListener("click", function (event) {
+    var b = event.target.closest && event.target.closest("[data-copy], [data-share], [data-print]");
+    if (!b) { return; }
+    if (b.hasAttribute("data-print")) { window.print(); return; }
+    var field = document.getElementById(b.getAttribute("data-copy") || b.getAttribute("data-share"));
+    if (!field) { return; }
+    if (b.hasAttribute("data-copy")) {
+      navigator.clipboard.writeText(field.value).then(function () {
+        b.textContent = b.getAttribute("data-copied");
+      });
+    } else {
+      navigator.share({title: b.getAttribute("data-share-title") || document.title, url: field.value})
+        .catch(function () { /* the person closed the share sheet */ });
+    }
+  });
+
   // htmx: a request that fails (offline, server down) says so in place.
   document.addEventListener("htmx:sendError", function (event) {
     var target = event.detail.elt;

@@ -38,6 +38,7 @@ CIRCLE_ROUTES = {
     "circles.decide": "steward",
     "circles.invitations": "inviter",
     "circles.revoke_invitation": "inviter",
+    "circles.new_notice": "inviter",
     "gatherings.upcoming": "member",
     "gatherings.past": "member",
     "gatherings.new": "member",
@@ -56,6 +57,7 @@ CIRCLE_ROUTES = {
     "gatherings.close": "host",
     "gatherings.attendance": "host",
     "gatherings.share": "host",
+    "gatherings.notice": "host",
     "gatherings.add_slot": "host",
 }
 
@@ -93,6 +95,9 @@ EXEMPT = {
     "circles.new_circle": "founds a new circle; shows no existing one",
     "circles.join_link": "outside the circle's pages by design: the unguessable invitation token is the key, "
                          "and the page shows only the circle's name and description (tested in test_circles)",
+    "circles.notice": "a printable notice, by its invitation's unguessable token, shown only to those who may "
+                      "invite to its circle (others get 404) and naming nothing once the link no longer "
+                      "works (tested in test_notices)",
     "circles.join_pending": "the signed-in person's own kept invitation; shows only name and description",
 }
 
@@ -102,6 +107,7 @@ EXEMPT = {
 CONTROL_SHOWN_LATER = {
     "gatherings.decide": "a gathering that asks hosts to approve answers",
     "gatherings.attendance": "a gathering that has started",
+    "gatherings.notice": "a gathering shared with people outside the circle",
 }
 
 HARBOUR_DESCRIPTION = "Bins go out on Tuesday night."

@@ -207,7 +207,10 @@ BASELINES: dict[str, Callable[[dict, int], dict]] = {
     "ConfirmPasswordForm": lambda w, n: {"password": "not my password at all"},
     "CircleSettingsForm": settings_form,
     "NewCircleForm": lambda w, n: settings_form(w, n) | {"name": "Oak Lane", "slug": f"oak-lane-{n}"},
-    "InvitationForm": lambda w, n: {"days": "7", "max_uses": "10", "note": "flyer"},
+    "InvitationForm": lambda w, n: {"days": "7", "max_uses": "10", "note": "flyer", "names_inviter": "y"},
+    "NoticeForm": lambda w, n: {"text": "Soup on Fridays", "days": "30", "max_uses": "20", "asks_question": "y",
+                                "names_inviter": "y", "size": "a4"},
+    "GatheringNoticeForm": lambda w, n: {"text": "Bring a bowl", "size": "a4"},
     "OffersForm": lambda w, n: {"offers": "Soup on Sundays"},
     "JoinForm": lambda w, n: {"answer": "Flat 3"},
     "MakeStewardForm": lambda w, n: {"member": str(w["chiara_membership"])},
@@ -256,6 +259,7 @@ def build_world(app) -> dict:
         harbour = make_circle(people["Eve"], "harbour", "Harbour", join_mode="question", join_question="Which flat?")
         harbour_link = circles.create_invitation(harbour, people["Eve"], days=30, max_uses=500)
         circles.create_invitation(elm, people["Ada"], days=7, max_uses=5)
+        notice = circles.create_invitation(elm, people["Ada"], days=30, max_uses=20, notice_text="Soup on Fridays")
         db.session.add(JoinRequest(circle_id=elm.id, user_id=people["Femi"].id, answer="Flat 3"))
         db.session.commit()
 
@@ -278,7 +282,7 @@ def build_world(app) -> dict:
         return {n: u.id for n, u in people.items()} | {
             "elm": elm.id, "harbour": harbour.id, "harbour_link": harbour_link, "chiara_membership": chiara_membership,
             "invitation": db.session.scalar(select(Invitation.id).where(
-                Invitation.circle_id == elm.id)),
+                Invitation.circle_id == elm.id)), "notice": notice,
             "request": db.session.scalar(select(JoinRequest.id)), "soup": soup.id, "asking": asking.id,
             "guest": guest_raw, "slot": slot.id, "public": public, "yesterday": yesterday.id, "came": came.id,
             "series": repair.id, "occurrence": made[0].id, "feed_ours": ours.token, "feed_mine": mine.token}
@@ -309,6 +313,7 @@ def path_values(app, w: dict, endpoint: str) -> dict:
         "gatherings.guest": lambda: {"action": "confirm"},
         "gatherings.feed": lambda: {"token": w["feed_ours"]},
         "circles.join_link": lambda: {"token": w["harbour_link"]},
+        "circles.notice": lambda: {"token": w["notice"]},
         "auth.verify": lambda: {"token": mint(app, w["Una"], "verify")},
         "auth.reset_password": lambda: {"token": mint(app, w["Rosa"], "reset")},
         "auth.confirm_email": lambda: {"token": mint(app, w["Una"], "change",
@@ -366,8 +371,12 @@ class Actor:
                 db.session.commit()
 
 
+# Pages outside a circle's URLs that only those who may invite see.
+FOR_INVITERS = {"circles.notice"}
+
+
 def actors_for(app, world, endpoint: str) -> list[Actor]:
-    role = CIRCLE_ROUTES.get(endpoint, "member")
+    role = CIRCLE_ROUTES.get(endpoint, "inviter" if endpoint in FOR_INVITERS else "member")
     user = "Bruno" if role == "member" else "Ada"
     signed_in = (Actor(app, world, f"new {NEW_PERSON_EACH_CASE[endpoint]}", new_person=NEW_PERSON_EACH_CASE[endpoint])
                  if endpoint in NEW_PERSON_EACH_CASE else

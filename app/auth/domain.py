@@ -88,7 +88,8 @@ def end_all_sessions(user: User) -> None:
 
 # --- registering and signing in -------------------------------------------
 
-def register(email: str, display_name: str, password_hash: str, time_zone: str | None) -> User | None:
+def register(email: str, display_name: str, password_hash: str, time_zone: str | None,
+             notes: list[str] = ()) -> User | None:
     """Create an account and mail its confirmation link. The caller hashed the
     password before opening the unit.
 
@@ -107,15 +108,20 @@ def register(email: str, display_name: str, password_hash: str, time_zone: str |
     user = User(email=email, display_name=display_name.strip(), password_hash=password_hash,
                 time_zone=time_zone or None)
     db.session.add(user)
-    send_verification(user)
+    send_verification(user, notes)
     return user
 
 
-def send_verification(user: User) -> None:
+def send_verification(user: User, notes: list[str] = ()) -> None:
     raw = _issue_token(user, "verify", dt.timedelta(hours=current_app.config["VERIFY_TOKEN_HOURS"]))
     queue_mail(user.email, _("Confirm your email address"), "auth/mail/verify.txt",
                user=user, url=external_url("auth.verify", token=raw),
-               hours=current_app.config["VERIFY_TOKEN_HOURS"])
+               hours=current_app.config["VERIFY_TOKEN_HOURS"], notes=notes)
+
+
+def signup_notes(next_url: str | None) -> list[str]:
+    """What the areas add to a new account's confirmation mail (who invited them)."""
+    return [line for note in areas().signup_notes if (line := note(next_url))]
 
 
 def check_credentials(email: str, password: str) -> tuple[int, str, str | None] | None:

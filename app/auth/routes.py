@@ -57,7 +57,8 @@ def register():
     password_hash = passwords.hash_password(form.password.data)  # slow: before the unit
     with write_unit():
         domain.spend_exemptions()
-        user = domain.register(form.email.data, form.display_name.data, password_hash, form.time_zone.data)
+        user = domain.register(form.email.data, form.display_name.data, password_hash, form.time_zone.data,
+                               notes=domain.signup_notes(next_url or None))
         if user is not None:
             db.session.flush()
             domain.arrive(user, next_url or None)

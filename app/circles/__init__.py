@@ -18,6 +18,7 @@ def init_app(app, areas) -> None:
     for action, write in log_lines.SENTENCES.items():
         areas.log_sentence(action, write)
     areas.on_arrival(routes.arrive)
+    areas.signup_note(routes.invited_by)
     areas.exempt_registration(routes.signing_up_through_an_invitation, routes.count_signup_through_invitation)
     areas.on_account_deleted(domain.withdraw_from_circles, warning=domain.describe_account_deletion)
     areas.offer(N_("Circles that belong to their members, with a log of every change stewards make"), order=90)

@@ -17,7 +17,7 @@ from ..auth.models import User
 from ..database import lock, utcnow
 from ..errors import RuleError
 from ..extensions import db
-from ..i18n import _
+from ..i18n import N_, _
 from ..text import render_markdown
 from ..tokens import new_token, token_hash
 from .models import Circle, Invitation, JoinRequest, LogEntry, Membership, PendingJoin
@@ -233,16 +233,33 @@ def can_invite(circle: Circle, membership: Membership) -> bool:
     return membership.is_steward or circle.members_can_invite
 
 
-def create_invitation(circle: Circle, actor: User, *, days: int, max_uses: int, note: str = "") -> str:
-    """Make an invitation link; returns its token, which is shown only now."""
+def create_invitation(circle: Circle, actor: User, *, days: int, max_uses: int, note: str = "",
+                      names_inviter: bool = False, asks_question: bool = False,
+                      notice_text: str | None = None) -> str:
+    """Make an invitation link (with ``notice_text``, the link of a printable
+    notice); returns its token, which is shown only to its maker."""
     raw, hashed = new_token()
     invitation = Invitation(circle_id=circle.id, token_hash=hashed, note=note.strip(), created_by_id=actor.id,
-                            expires_at=utcnow() + dt.timedelta(days=days), max_uses=max_uses)
+                            expires_at=utcnow() + dt.timedelta(days=days), max_uses=max_uses,
+                            names_inviter=names_inviter, asks_question=asks_question,
+                            notice_text=notice_text.strip() if notice_text is not None else None)
     db.session.add(invitation)
     db.session.flush()
-    log(circle, actor, "invitation_made", invitation=invitation.id, note=invitation.note,
-        max_uses=max_uses, days=days)
+    log(circle, actor, "notice_made" if notice_text is not None else "invitation_made", invitation=invitation.id,
+        note=invitation.note, max_uses=max_uses, days=days)
     return raw
+
+
+# Asked when a printed notice's link is used in a circle that has no question of its own.
+DEFAULT_QUESTION = N_("Who are you, and how do you know the circle?")
+
+
+def asks_question(invitation: Invitation) -> bool:
+    return invitation.circle.join_mode == "question" or invitation.asks_question
+
+
+def question_of(circle: Circle) -> str:
+    return circle.join_question or _(DEFAULT_QUESTION)
 
 
 def invitations(circle: Circle) -> list[Invitation]:
@@ -308,7 +325,8 @@ def join(user: User, invitation_id: int, answer: str = "") -> Membership | JoinR
     if existing is not None:
         return existing
     request = None
-    if circle.join_mode == "question":
+    asks = asks_question(invitation)
+    if asks:
         request = db.session.scalar(select(JoinRequest).where(
             JoinRequest.circle_id == circle.id, JoinRequest.user_id == user.id))
         if request is not None and request.status == "pending":
@@ -318,7 +336,7 @@ def join(user: User, invitation_id: int, answer: str = "") -> Membership | JoinR
     problem = invitation_problem(invitation)
     if problem or not _spend_invitation(invitation.id):
         raise CircleError(problem or _("This invitation has been used as many times as it allows."))
-    if circle.join_mode == "question":
+    if asks:
         if request is None:
             request = JoinRequest(circle_id=circle.id, user_id=user.id)
             db.session.add(request)

@@ -74,6 +74,24 @@ class InvitationForm(Form):
         NumberRange(1, 500, _l("Between 1 and 500 people."))])
     note = StringField(_l("A note for yourselves (who it is for)"), filters=[strip],
                        validators=[Optional(), Length(max=120)])
+    names_inviter = BooleanField(_l("Tell them I invited them"))
+
+
+class NoticeForm(Form):
+    """A printable notice for a stairwell: its own invitation, public once printed."""
+
+    text = TextAreaField(_l("A few words for your neighbours"), filters=[strip], validators=[
+        InputRequired(_l("Write a few words for the notice.")),
+        Length(max=300, message=_l("At most 300 characters: a notice is read in passing."))])
+    days = SelectField(_l("The link works for"), coerce=int, default=30, choices=[
+        (7, _l("1 week")), (30, _l("30 days")), (90, _l("3 months"))])
+    max_uses = IntegerField(_l("How many people can use it"), default=20, validators=[
+        InputRequired(_l("Say how many people may use it.")),
+        NumberRange(1, 500, _l("Between 1 and 500 people."))])
+    asks_question = BooleanField(_l("Ask the circle's question first, and let a steward welcome them"),
+                                 default=True)
+    names_inviter = BooleanField(_l("Put my name on the notice"))
+    size = SelectField(_l("Paper"), default="a4", choices=[("a4", _l("A4")), ("a5", _l("A5 (half of A4)"))])
 
 
 class OffersForm(Form):

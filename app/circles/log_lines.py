@@ -33,6 +33,8 @@ SENTENCES = {
     "settings_changed": _settings,
     "invitation_made": lambda d, a, s: _with_note(_("%(a)s made an invitation link for %(n)s people, for %(d)s days.",
                                                     a=a, n=d.get("max_uses"), d=d.get("days")), d),
+    "notice_made": lambda d, a, s: _("%(a)s made a notice to print, with a link for %(n)s people, for %(d)s days.",
+                                     a=a, n=d.get("max_uses"), d=d.get("days")),
     "invitation_revoked": lambda d, a, s: _with_note(_("%(a)s withdrew an invitation link.", a=a), d),
     "member_approved": lambda d, a, s: _("%(a)s welcomed %(s)s into the circle.", a=a, s=s),
     "member_declined": lambda d, a, s: _("%(a)s declined the request of %(s)s to join.", a=a, s=s),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, true
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
@@ -79,9 +79,21 @@ class Invitation(db.Model):
     # longer lifts the per-address sign-up limit.
     signups: Mapped[int] = mapped_column(default=0, server_default="0")
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Whether the person who made it is named to those who open it (their choice).
+    names_inviter: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A printed link is public: whoever uses it answers the circle's question
+    # first, whatever the circle's own way of joining.
+    asks_question: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The text of a printable notice made with this invitation ("" for a plain link).
+    notice_text: Mapped[str | None] = mapped_column(String(300))
 
     circle: Mapped[Circle] = relationship()
     created_by: Mapped[User | None] = relationship()
+
+    @property
+    def inviter_name(self) -> str | None:
+        """The name shown to people who open it, if the inviter allows."""
+        return self.created_by.shown_name if self.names_inviter and self.created_by else None
 
 
 class PendingJoin(db.Model):

@@ -16,9 +16,10 @@ from ..forms import PlainForm, form_page, int_arg
 from ..htmx import is_partial_request
 from ..i18n import _
 from ..links import external_url
+from ..qr import qr_svg
 from . import bp, domain, log_lines
 from .access import circle_page
-from .forms import CircleSettingsForm, InvitationForm, JoinForm, MakeStewardForm, NewCircleForm, OffersForm
+from .forms import CircleSettingsForm, InvitationForm, JoinForm, MakeStewardForm, NewCircleForm, NoticeForm, OffersForm
 from .models import Invitation, JoinRequest, Membership
 
 @bp.app_template_global()
@@ -51,7 +52,7 @@ def arrive(user, next_url):
     pending = domain.pending_invitation(user)
     if pending is None:
         return None
-    if pending.circle.join_mode == "question":
+    if domain.asks_question(pending):
         return url_for("circles.join_pending")
     try:
         # A savepoint: a join that cannot happen leaves the rest of the arrival.
@@ -69,6 +70,15 @@ def signing_up_through_an_invitation() -> bool:
     invitation = _invitation_in(request.args.get("next"))
     return (invitation is not None and domain.invitation_problem(invitation) is None
             and invitation.signups < 2 * invitation.max_uses)
+
+
+def invited_by(next_url):
+    """The line a new account's confirmation mail gets when an invitation brought
+    them and its maker chose to be named."""
+    invitation = _invitation_in(next_url)
+    if invitation is None or domain.invitation_problem(invitation) or not invitation.inviter_name:
+        return None
+    return _("%(name)s invited you to %(circle)s.", name=invitation.inviter_name, circle=invitation.circle.name)
 
 
 def count_signup_through_invitation() -> None:
@@ -210,9 +220,48 @@ def invitations(circle, membership):
         return _invitations_page(circle, membership, form, status=422 if form.is_submitted() else 200)
     with write_unit():
         raw = domain.create_invitation(circle, current_user, days=form.days.data, max_uses=form.max_uses.data,
-                                       note=form.note.data or "")
+                                       note=form.note.data or "", names_inviter=form.names_inviter.data)
     link = external_url("circles.join_link", token=raw)
     return _invitations_page(circle, membership, InvitationForm(formdata=None), link=link)
+
+
+@bp.route("/c/<slug>/invitations/notice", methods=["GET", "POST"])
+@login_required
+@circle_page()
+def new_notice(circle, membership):
+    """A notice to print: it gets an invitation of its own, since a printed
+    link is public; the printable page is reached by that link's token."""
+    if not domain.can_invite(circle, membership):
+        abort(403)
+    form = NoticeForm()
+    if not form.validate_on_submit():
+        return form_page("circles/notice_new.html", form, circle=circle, membership=membership)
+    with write_unit():
+        raw = domain.create_invitation(
+            circle, current_user, days=form.days.data, max_uses=form.max_uses.data, note=_("Printed notice"),
+            names_inviter=form.names_inviter.data, asks_question=form.asks_question.data, notice_text=form.text.data)
+    return redirect(url_for("circles.notice", token=raw, size=form.size.data), 303)
+
+
+@bp.route("/notice/<token>")
+@login_required
+def notice(token):
+    """The printable notice. Only those who may invite to its circle see it;
+    a link that no longer works says so, and nothing of the circle."""
+    invitation = domain.find_invitation(token)
+    if invitation is None or invitation.notice_text is None:
+        abort(404)
+    membership = domain.membership_of(invitation.circle_id, current_user)
+    if membership is None or not domain.can_invite(invitation.circle, membership):
+        abort(404)
+    problem = domain.invitation_problem(invitation)
+    if problem:
+        return render_template("circles/notice_gone.html", problem=problem), 410
+    link = external_url("circles.join_link", token=token)
+    size = request.args.get("size", "a4")
+    return render_template("circles/notice.html", invitation=invitation, circle=invitation.circle, link=link,
+                           size=size if size in ("a4", "a5") else "a4",
+                           qr=qr_svg(link, _("QR code of the invitation link")))
 
 
 @bp.route("/c/<slug>/invitations/<int:invitation_id>/revoke", methods=["POST"])
@@ -260,7 +309,9 @@ def _join_page(invitation, form, token=None, status=200, problem=None, kept=Fals
     if invitation is not None and current_user.is_authenticated:
         membership = domain.membership_of(invitation.circle_id, current_user)
     return render_template("circles/join.html", invitation=invitation, circle=invitation.circle if invitation else None,
-                           form=form, token=token, problem=problem, membership=membership, kept=kept), status
+                           form=form, token=token, problem=problem, membership=membership, kept=kept,
+                           asks=invitation is not None and domain.asks_question(invitation),
+                           question=domain.question_of(invitation.circle) if invitation else ""), status
 
 
 @bp.route("/join/<token>", methods=["GET", "POST"])

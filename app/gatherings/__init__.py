@@ -8,7 +8,7 @@ bp = Blueprint("gatherings", __name__)
 
 
 def init_app(app, areas) -> None:
-    from . import cli, guests, leaving, log_lines, routes  # noqa: F401  (routes registers the views)
+    from . import cli, guests, leaving, log_lines, notice, routes  # noqa: F401  (routes registers the views)
 
     app.register_blueprint(bp)
     areas.tab("gatherings.upcoming", N_("Gatherings"), current="gatherings.", order=20)
