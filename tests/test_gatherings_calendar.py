@@ -16,7 +16,7 @@ from app.auth.models import User
 from app.circles.models import Circle
 from app.extensions import db
 from app.database import write_unit
-from app.gatherings import domain, seats, series
+from app.gatherings import domain, seats, series, slots
 from app.gatherings.models import Gathering
 
 from .circles_helpers import add_member, make_circle
@@ -363,7 +363,13 @@ def test_resetting_my_feed_address(app, client):
         stranger = app.test_client()
         assert summaries(parse(stranger.get(old_mine))) == ["Repair café"]
 
-        response = post(client, "/c/elm-street/calendar", {"which": "mine"}, follow_redirects=True)
+        # Replacing asks first: without the tick, nothing changes.
+        refused = post(client, "/c/elm-street/calendar", {"which": "mine"})
+        assert refused.status_code == 422 and "Tick the box to replace the address" in text_of(refused)
+        assert feed_paths(client) == (old_mine, old_ours)
+        assert stranger.get(old_mine).status_code == 200
+
+        response = post(client, "/c/elm-street/calendar", {"which": "mine", "replace": "y"}, follow_redirects=True)
         assert "Made a new address. The old one no longer works" in text_of(response)
         new_mine, ours = feed_paths(client)
         assert new_mine != old_mine and ours == old_ours  # only the one asked for
@@ -372,7 +378,7 @@ def test_resetting_my_feed_address(app, client):
         assert summaries(parse(stranger.get(ours))) == ["Repair café"]
 
         # The circle's address is reset the same way, on its own.
-        post(client, "/c/elm-street/calendar", {"which": "ours"})
+        post(client, "/c/elm-street/calendar", {"which": "ours", "replace": "y"})
         mine_again, new_ours = feed_paths(client)
         assert mine_again == new_mine and new_ours != ours
         assert stranger.get(ours).status_code == 404
@@ -420,3 +426,37 @@ def test_unknown_feed_token_is_404(app, client):
         for path in ("/feeds/nope.ics", "/feeds/" + "x" * 32 + ".ics", f"/feeds/{token}x.ics",
                      f"/feeds/{token[:-1]}.ics", f"/feeds/{token.swapcase()}.ics", f"/feeds/{token}.ical"):
             assert stranger.get(path).status_code == 404, path
+
+
+def test_one_tap_subscribe_links_open_the_calendar_app_with_the_same_address(app, client):
+    two_circles(app)
+    login(client)
+    page = client.get("/c/elm-street/calendar").get_data(as_text=True)
+    assert "webcal://" not in page  # nothing to subscribe to until an address is made
+    mine, ours = feed_paths(client)
+    page = client.get("/c/elm-street/calendar").get_data(as_text=True)
+    webcals = re.findall(r'href="(webcal://[^"]+)"', page)
+    assert [urlsplit(u).path for u in webcals] == [mine, ours]
+    https = re.findall(r'id="feed-(?:mine|ours)"[^>]*value="([^"]+)"', page)
+    assert [u.replace("webcal://", "") for u in webcals] == [u.split("://", 1)[1] for u in https]
+
+
+def test_a_helper_slot_puts_the_gathering_in_my_feed_and_my_next_gatherings(app, client):
+    two_circles(app)
+    with frozen():
+        gathering_id = plan(app, "Repair café", dt.datetime(2027, 3, 10, 18, 30))
+        plan(app, "Walk", dt.datetime(2027, 3, 11, 10, 0))
+        with app.app_context():
+            with write_unit():
+                slot = slots.add_slot(db.session.get(Gathering, gathering_id), "Soldering", 2)
+            slot_id = slot.id
+        bruno = app.test_client()
+        login(bruno, email="bruno@example.org")
+        bruno_mine, _ours = feed_paths(bruno)
+        stranger = app.test_client()
+        assert summaries(parse(stranger.get(bruno_mine))) == []
+        assert "My next gatherings" not in text_of(bruno.get("/"))
+        assert post(bruno, f"/c/elm-street/gatherings/{gathering_id}/slots/{slot_id}/take").status_code == 303
+        assert summaries(parse(stranger.get(bruno_mine))) == ["Repair café"]
+        home = text_of(bruno.get("/"))
+        assert "My next gatherings" in home and "Repair café" in home and "Walk" not in home.split("Your circles")[0]

@@ -210,6 +210,7 @@ BASELINES: dict[str, Callable[[dict, int], dict]] = {
     "InvitationForm": lambda w, n: {"days": "7", "max_uses": "10", "note": "flyer", "names_inviter": "y"},
     "NoticeForm": lambda w, n: {"text": "Soup on Fridays", "days": "30", "max_uses": "20", "asks_question": "y",
                                 "names_inviter": "y", "size": "a4"},
+    "CalendarAddressForm": lambda w, n: {"which": "mine", "replace": "y"},
     "GatheringNoticeForm": lambda w, n: {"text": "Bring a bowl", "size": "a4"},
     "OffersForm": lambda w, n: {"offers": "Soup on Sundays"},
     "JoinForm": lambda w, n: {"answer": "Flat 3"},

@@ -15,7 +15,8 @@ from ..database import utcnow
 from ..extensions import db
 from ..mail import one_line
 from .domain import YEARS_AHEAD
-from .models import Answer, Feed, Gathering
+from .models import Feed, Gathering
+from .queries import going_to
 
 def feed_of(user: User, circle: Circle | None = None) -> Feed | None:
     """A person's own feed (no circle), or their feed of a circle; None until made."""
@@ -47,14 +48,14 @@ def feed_by_token(token: str) -> Feed | None:
 
 
 def feed_gatherings(feed: Feed) -> list[Gathering]:
-    """What a feed shows: my own (seated or waiting; cancelled ones stay, marked),
+    """What a feed shows: my own (seated, waiting or helping; cancelled ones stay, marked),
     or everything in a circle I still belong to; from 30 days back."""
     since = utcnow() - dt.timedelta(days=30)
     if feed.circle_id is None:
-        query = (select(Gathering).join(Answer, Answer.gathering_id == Gathering.id)
+        query = (select(Gathering)
                  .join(Membership, (Membership.circle_id == Gathering.circle_id)
                        & (Membership.user_id == feed.user_id))
-                 .where(Answer.user_id == feed.user_id, Answer.state.in_(("seated", "waiting"))))
+                 .where(Gathering.id.in_(going_to(feed.user_id, ("seated", "waiting")))))
     else:
         if circles.membership_of(feed.circle_id, db.session.get(User, feed.user_id)) is None:
             return []

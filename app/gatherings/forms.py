@@ -95,3 +95,11 @@ class GuestForm(Form):
     email = EmailField(_l("Your email"), filters=[strip], validators=[
         InputRequired(_l("Please give your email address.")), Length(max=320),
         Email(_l("That doesn't look like an email address."), check_deliverability=False)])
+
+
+class CalendarAddressForm(Form):
+    """Make a calendar address, or a new one in its place: replacing breaks the
+    calendars that use the old one, so it asks first."""
+
+    which = RadioField(choices=[("mine", "mine"), ("ours", "ours")], validators=[InputRequired()])
+    replace = BooleanField(_l("Yes: calendars that use the old address stop getting updates"))

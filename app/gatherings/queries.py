@@ -5,7 +5,7 @@ named result type (models.py), rendered by its macro."""
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, union
 
 from ..auth.models import User
 from ..circles.models import Circle, Membership
@@ -46,13 +46,20 @@ def past(circle: Circle, page: int = 1, size: int = PAGE_SIZE) -> tuple[list[Pas
     return [PastGathering(*row) for row in rows[:size]], len(rows) > size
 
 
+def going_to(user_id, states=("seated", "waiting", "asking")):
+    """The ids of the gatherings a person is going to: with a seat or a place in
+    line (``states``), or a helper slot they took."""
+    return union(select(Answer.gathering_id).where(Answer.user_id == user_id, Answer.state.in_(states)),
+                 select(Slot.gathering_id).join(SlotTaker, SlotTaker.slot_id == Slot.id)
+                 .where(SlotTaker.user_id == user_id))
+
+
 _ITEM_COLUMNS = (*(getattr(Gathering, c) for c in NextGathering.COLUMNS), Circle.slug, Circle.name)
 _MY_NEXT = (select(*_ITEM_COLUMNS)
-            .join(Answer, Answer.gathering_id == Gathering.id).join(Circle, Circle.id == Gathering.circle_id)
+            .join(Circle, Circle.id == Gathering.circle_id)
             .join(Membership, (Membership.circle_id == Gathering.circle_id)
                   & (Membership.user_id == bindparam("user_id")))
-            .where(Answer.user_id == bindparam("user_id"), Answer.state.in_(("seated", "waiting", "asking")),
-                   Gathering.ends_at > bindparam("now"))
+            .where(Gathering.id.in_(going_to(bindparam("user_id"))), Gathering.ends_at > bindparam("now"))
             .order_by(Gathering.starts_at).limit(bindparam("limit")))
 
 

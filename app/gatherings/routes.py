@@ -22,7 +22,8 @@ from ..limits import client_key, configured
 from ..links import external_url
 from . import bp, domain, feeds, guests, queries, seats, series, slots
 from .errors import GatheringError
-from .forms import AnswerForm, CancelForm, GatheringForm, GuestForm, MoveForm, NewGatheringForm, SeriesForm, SlotForm
+from .forms import (AnswerForm, CalendarAddressForm, CancelForm, GatheringForm, GuestForm, MoveForm, NewGatheringForm,
+                    SeriesForm, SlotForm)
 from .models import Gathering, Series, Slot
 
 
@@ -458,20 +459,35 @@ def slot(circle, membership, gathering_id, slot_id, action):
 @login_required
 @circle_page()
 def calendars(circle, membership):
-    """The secret calendar addresses, made on request (a GET never writes)."""
-    if request.method == "POST":
-        if PlainForm().validate_on_submit():
-            with write_unit():
-                existed = feeds.feed_of(current_user, circle if request.form.get("which") == "ours" else None)
-                feeds.make_feed(current_user, circle if request.form.get("which") == "ours" else None)
+    """The secret calendar addresses, made on request (a GET never writes).
+    Replacing one asks first: every calendar subscribed to it stops updating."""
+    form = CalendarAddressForm()
+    refused = None
+    if form.validate_on_submit():
+        which = circle if form.which.data == "ours" else None
+        with write_unit():
+            existed = feeds.feed_of(current_user, which) is not None
+            if not existed or form.replace.data:
+                feeds.make_feed(current_user, which)
+        if not existed or form.replace.data:
             if existed:
                 flash(_("Made a new address. The old one no longer works: subscribe again with the new one."),
                       "success")
-        return redirect(url_for("gatherings.calendars", slug=circle.slug), 303)
+            return redirect(url_for("gatherings.calendars", slug=circle.slug), 303)
+        refused = form.which.data
     mine, ours = feeds.feed_of(current_user), feeds.feed_of(current_user, circle)
-    return render_template("gatherings/calendars.html", circle=circle, membership=membership,
-                           mine=external_url("gatherings.feed", token=mine.token) if mine else None,
-                           ours=external_url("gatherings.feed", token=ours.token) if ours else None)
+    page = render_template("gatherings/calendars.html", circle=circle, membership=membership, refused=refused,
+                           mine=_addresses(mine), ours=_addresses(ours))
+    return (page, 422) if form.is_submitted() else page
+
+
+def _addresses(feed) -> dict | None:
+    """A feed's address for copying, and the same as a webcal: link that opens
+    the calendar app with the subscription ready."""
+    if feed is None:
+        return None
+    url = external_url("gatherings.feed", token=feed.token)
+    return {"https": url, "webcal": "webcal://" + url.split("://", 1)[1]}
 
 
 @bp.route("/feeds/<token>.ics")

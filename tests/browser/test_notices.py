@@ -46,3 +46,24 @@ def test_a_steward_makes_and_prints_a_notice_on_one_page(browser, demo_site, tmp
     assert not page.locator(".no-print").is_visible()
     assert page.locator("article.notice").is_visible()
     context.close()
+
+
+def test_a_calendar_is_one_tap_away_and_replacing_its_address_asks_first(browser, demo_site, neighbour, tmp_path):
+    context = signed_in_context(browser, demo_site, neighbour)
+    page = context.new_page()
+    page.goto("/c/elm-street/calendar")
+    page.get_by_role("button", name="Make my calendar address").click()
+    subscribe = page.get_by_role("link", name="Subscribe in my calendar app").first
+    address = page.get_by_label("My calendar address").input_value()
+    assert subscribe.get_attribute("href") == "webcal://" + address.split("://", 1)[1]
+    page.screenshot(path=str(tmp_path / "calendars-360.png"), full_page=True)
+    # Replacing without the tick changes nothing and says why, beside the box.
+    page.locator("summary", has_text="Make a new address").first.click()
+    page.get_by_role("button", name="Replace the address").first.click()
+    assert "Tick the box to replace the address" in page.inner_text("main")
+    assert page.get_by_label("My calendar address").input_value() == address
+    page.get_by_label("Yes: calendars that use the old address stop getting updates").first.check()
+    page.get_by_role("button", name="Replace the address").first.click()
+    assert "The old one no longer works" in page.inner_text("main")
+    assert page.get_by_label("My calendar address").input_value() != address
+    context.close()
