@@ -58,6 +58,7 @@ class Areas:
     arrivals: list[Callable] = field(default_factory=list)
     registration_exemptions: list[tuple[Callable[[], bool], Callable[[], None]]] = field(default_factory=list)
     signup_notes: list[Callable] = field(default_factory=list)
+    offline_pages: list[Callable] = field(default_factory=list)
     notice_kinds: dict[str, NoticeKind] = field(default_factory=dict)
     offers: list[tuple[int, str]] = field(default_factory=list)
     panels: dict[str, list[tuple[int, Callable]]] = field(default_factory=dict)
@@ -103,6 +104,11 @@ class Areas:
         """``note(next_url)`` may give a line for the mail that confirms a new
         account's address ("Ada invited you to Elm Street.")."""
         self.signup_notes.append(note)
+
+    def keep_offline(self, pages: Callable) -> None:
+        """``pages(user)`` lists the paths of the area's pages that "keep my next
+        gatherings on this device" keeps (those of what the person is going to)."""
+        self.offline_pages.append(pages)
 
     def notice(self, name: str, label: str, area: str) -> None:
         if name in self.notice_kinds:

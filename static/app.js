@@ -83,6 +83,28 @@
     });
   }
 
+  // "Keep my next gatherings on this device": one choice per device, kept by
+  // the worker beside the pages (so signing out forgets it with them).
+  document.querySelectorAll("[data-keep-next]").forEach(function (choice) {
+    if (!window.caches) { return; }
+    var toggle = choice.querySelector("button");
+    var showChoice = function (on) {
+      choice.hidden = false;
+      toggle.setAttribute("aria-pressed", on ? "true" : "false");
+      choice.querySelector("[data-keep-status]").textContent = choice.getAttribute(on ? "data-on" : "data-off");
+    };
+    caches.match("/__keep-next", {cacheName: "device"}).then(function (hit) { showChoice(!!hit); });
+    navigator.serviceWorker.addEventListener("message", function (event) {
+      if (event.data && event.data.type === "keep-next") {
+        caches.match("/__keep-next", {cacheName: "device"}).then(function (hit) { showChoice(!!hit); });
+      }
+    });
+    toggle.addEventListener("click", function () {
+      var on = toggle.getAttribute("aria-pressed") !== "true";
+      navigator.serviceWorker.ready.then(function (reg) { reg.active.postMessage({type: "keep-next", on: on}); });
+    });
+  });
+
   // Offer installing once the browser says the app can be installed.
   var install = document.getElementById("install");
   window.addEventListener("beforeinstallprompt", function (event) {

@@ -85,6 +85,8 @@ EXEMPT = {
     "pwa.manifest": "the web app manifest, the same for everyone",
     "pwa.service_worker": "the service worker script, the same for everyone",
     "pwa.offline": "the offline page, the same for everyone: it names nobody",
+    "pwa.pages": "the signed-in person's own list of their next gatherings' paths, from their circles only "
+                 "(tested in test_pwa_pages)",
     "gatherings.feed": "calendar apps cannot sign in, so feeds live outside the circle's pages: the "
                        "unguessable, resettable token is the key, and a circle feed shows nothing once its "
                        "owner has left the circle (tested in test_gatherings_calendar)",

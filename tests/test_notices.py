@@ -38,10 +38,10 @@ def test_a_new_link_comes_with_a_qr_code_and_copy_and_share_buttons(app, client)
     page = post(client, "/c/elm-street/invitations", {"days": 7, "max_uses": 5, "note": ""}).get_data(as_text=True)
     link = re.search(r'id="invite-link" type="text" readonly value="([^"]+)"', page).group(1)
     svg = re.search(r"<svg [^>]*>.*?</svg>", page, re.S).group(0)
-    assert 'role="img"' in svg and 'aria-label="QR code of the invitation link"' in svg
+    assert 'role="img"' in svg and 'aria-label="QR code to scan with a phone"' in svg
     # The code encodes the link itself: segno draws the same code for the same link.
     from app.qr import qr_svg
-    assert qr_svg(link, "QR code of the invitation link") == svg
+    assert qr_svg(link, "QR code to scan with a phone") == svg
     # Without JavaScript the buttons stay hidden: the field is there to copy from.
     assert re.search(r'<button type="button" class="secondary" data-copy="invite-link"[^>]* hidden>', page)
     assert re.search(r'<button type="button" class="secondary" data-share="invite-link"[^>]* hidden>', page)

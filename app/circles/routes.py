@@ -261,7 +261,7 @@ def notice(token):
     size = request.args.get("size", "a4")
     return render_template("circles/notice.html", invitation=invitation, circle=invitation.circle, link=link,
                            size=size if size in ("a4", "a5") else "a4",
-                           qr=qr_svg(link, _("QR code of the invitation link")))
+                           qr=qr_svg(link, _("QR code to scan with a phone")))
 
 
 @bp.route("/c/<slug>/invitations/<int:invitation_id>/revoke", methods=["POST"])

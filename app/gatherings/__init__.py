@@ -8,7 +8,7 @@ bp = Blueprint("gatherings", __name__)
 
 
 def init_app(app, areas) -> None:
-    from . import cli, guests, leaving, log_lines, notice, routes  # noqa: F401  (routes registers the views)
+    from . import cli, guests, leaving, log_lines, notice, queries, routes  # noqa: F401  (routes registers the views)
 
     app.register_blueprint(bp)
     areas.tab("gatherings.upcoming", N_("Gatherings"), current="gatherings.", order=20)
@@ -17,6 +17,7 @@ def init_app(app, areas) -> None:
     areas.on_member_left(leaving.member_left)
     areas.on_account_deleted(leaving.account_deleted)
     areas.on_purge(guests.purge)
+    areas.keep_offline(queries.next_pages)
     areas.notice("gathering_seat", N_("you get a seat from the waitlist, or the hosts approve your answer"),
                  "gatherings")
     areas.notice("gathering_changed", N_("a gathering you are going to or waiting for changes its time, "

@@ -42,4 +42,4 @@ def notice(circle, membership, gathering_id):
         return render_template("gatherings/notice_form.html", circle=circle, gathering=gathering, form=form)
     link = external_url("gatherings.public", token=gathering.public_token)
     return render_template("gatherings/notice.html", circle=circle, gathering=gathering, text=form.text.data or "",
-                           size=form.size.data, link=link, qr=qr_svg(link, _("QR code of the gathering's link")))
+                           size=form.size.data, link=link, qr=qr_svg(link, _("QR code to scan with a phone")))

@@ -5,6 +5,7 @@ named result type (models.py), rendered by its macro."""
 
 from __future__ import annotations
 
+from flask import url_for
 from sqlalchemy import bindparam, func, select, union
 
 from ..auth.models import User
@@ -75,6 +76,11 @@ _SOONEST = (select(Gathering.circle_id, func.min(Gathering.starts_at).label("sta
 _NEXT_IN_CIRCLES = (select(*_ITEM_COLUMNS).join(Circle, Circle.id == Gathering.circle_id)
                     .join(_SOONEST, (Gathering.circle_id == _SOONEST.c.circle_id)
                           & (Gathering.starts_at == _SOONEST.c.starts_at)))
+
+
+def next_pages(user: User) -> list[str]:
+    """The pages of my next gatherings, for the device that keeps them offline."""
+    return [url_for("gatherings.detail", slug=g.circle_slug, gathering_id=g.id) for g in my_next(user)]
 
 
 def next_in_circles(circle_ids: list[int]) -> dict[int, NextGathering]:

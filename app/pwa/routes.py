@@ -7,8 +7,10 @@ controls only the paths below its own URL.
 import hashlib
 import json
 
-from flask import Response, render_template, url_for
+from flask import Response, jsonify, render_template, url_for
+from flask_login import current_user, login_required
 
+from ..areas import areas
 from ..assets import static_url
 from ..i18n import _
 from . import bp
@@ -51,7 +53,7 @@ def _precache() -> list[str]:
 def service_worker():
     precache = _precache()
     source = render_template("pwa/sw.js", precache=precache,
-                             offline_url=url_for("pwa.offline"))
+                             offline_url=url_for("pwa.offline"), pages_url=url_for("pwa.pages"))
     version = hashlib.sha256(source.encode()).hexdigest()[:10]
     response = Response(source.replace("__VERSION__", version), mimetype="text/javascript")
     # The browser must never keep an old worker: it checks this file on every load.
@@ -66,4 +68,18 @@ def offline():
     for everyone, so it can be stored: it names nobody."""
     response = Response(render_template("pwa/offline.html"))
     response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.route("/offline/pages")
+@login_required
+def pages():
+    """What "keep my next gatherings on this device" keeps: my home and the
+    pages each area lists (the gatherings I am going to). The worker fetches
+    it only once the person turned the choice on, on that device."""
+    listed = [url_for("home.index")]
+    for pages_of in areas().offline_pages:
+        listed.extend(url for url in pages_of(current_user) if url not in listed)
+    response = jsonify(pages=listed)
+    response.headers["Cache-Control"] = "no-store"
     return response

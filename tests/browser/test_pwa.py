@@ -23,6 +23,7 @@ from .support import (
     kept_urls,
     mail_link,
     make_account,
+    make_gathering,
     settle,
     unique,
     until_controlled,
@@ -171,12 +172,14 @@ def test_only_pages_kept_on_purpose_are_stored(member, demo_site, neighbour):
     # The worker's own files and the offline page, nothing a member sees.
     assert all(urlsplit(url).path.startswith("/static/") or url == base + "/offline" for url in stored[static[0]])
     assert base + "/offline" in stored[static[0]]
-    assert set(stored) <= {static[0], "kept-pages"} and not stored.get("kept-pages"), stored
+    # The device cache holds markers only (someone is signed in here), no page.
+    assert set(stored) <= {static[0], "kept-pages", "device"} and not stored.get("kept-pages"), stored
+    assert stored.get("device", []) in ([], [base + "/__signed-in"]), stored
 
     keep_home(page)
     stored = cache_contents(page)
     assert stored["kept-pages"] == [base + "/"]
-    assert set(stored) == {static[0], "kept-pages"}
+    assert set(stored) == {static[0], "kept-pages", "device"}
 
     context.set_offline(True)
     try:
@@ -314,3 +317,79 @@ def test_static_files_are_versioned_immutable_and_compressed(phone, demo_site):
     # Without the current version the file is not cached for good.
     for stale in ("/static/app.css", "/static/app.css?v=0000000000"):
         assert fetch(demo_site.base_url, stale).headers["Cache-Control"] == "no-cache", stale
+
+
+# --- keep my next gatherings, by choice ------------------------------------------------
+
+def _choice(page):
+    choice = page.locator("[data-keep-next]")
+    expect(choice).to_be_visible()
+    return choice.get_by_role("button", name="Keep my next gatherings on this device")
+
+
+def test_keeping_my_next_gatherings_is_a_choice_that_signing_out_forgets(member, demo_site, demo_app, neighbour):
+    context, page = member
+    base = demo_site.base_url
+    going = make_gathering(demo_app, "elm-street", "ada@example.org", unique("Soup"), days=2, place="Garden shed")
+    helping = make_gathering(demo_app, "elm-street", "ada@example.org", unique("Walk"), days=3)
+    page.goto(going)
+    page.get_by_role("button", name="I’m coming").click()
+    expect(page.locator("main")).to_contain_text("You are coming.")
+
+    # Off by default: visiting pages keeps nothing.
+    page.goto("/")
+    button = _choice(page)
+    expect(button).to_have_attribute("aria-pressed", "false")
+    assert not kept_urls(page)
+
+    button.click()
+    expect(button).to_have_attribute("aria-pressed", "true")
+    assert settle(page, lambda: set(kept_urls(page) or []) >= {base + "/", base + going}), kept_urls(page)
+    assert base + helping not in kept_urls(page)
+
+    context.set_offline(True)
+    try:
+        page.goto(going)
+        expect(page.locator("[data-saved-at]")).to_be_visible()
+        expect(page.locator("main")).to_contain_text("Garden shed")
+        # A page nobody kept: the offline page, which knows someone is signed in
+        # here and lists what is kept.
+        page.goto("/c/elm-street/members")
+        expect(page.get_by_role("heading", level=1)).to_have_text("You are offline")
+        expect(page.locator("header").get_by_role("link", name="Home")).to_be_visible()
+        expect(page.locator("header").get_by_role("link", name="Sign in")).to_be_hidden()
+        expect(page.locator("[data-offline-kept]").get_by_role("link")).not_to_have_count(0)
+    finally:
+        context.set_offline(False)
+
+    # The account page shows the same choice, on; turning it off forgets those pages.
+    page.goto("/auth/account")
+    button = _choice(page)
+    expect(button).to_have_attribute("aria-pressed", "true")
+    button.click()
+    expect(button).to_have_attribute("aria-pressed", "false")
+    assert settle(page, lambda: not kept_urls(page)), kept_urls(page)
+
+    # On again, then signing out: the pages and the choice go.
+    page.goto("/")
+    _choice(page).click()
+    assert settle(page, lambda: base + going in (kept_urls(page) or [])), kept_urls(page)
+    sign_out(page)
+    assert settle(page, lambda: "kept-pages" not in page.evaluate("caches.keys()")
+                  and "device" not in page.evaluate("caches.keys()")), page.evaluate("caches.keys()")
+
+
+def test_a_gathering_page_can_be_kept_by_hand(member, demo_site, demo_app):
+    context, page = member
+    path = make_gathering(demo_app, "elm-street", "ada@example.org", unique("Picnic"), days=4, place="The park")
+    page.goto(path)
+    keep = page.locator("[data-keep]")
+    keep.get_by_role("button", name="Keep offline").click()
+    expect(keep).to_contain_text("Kept on this device: it opens even offline.")
+    context.set_offline(True)
+    try:
+        page.goto(path)
+        expect(page.locator("main")).to_contain_text("The park")
+        expect(page.locator("[data-saved-at]")).to_be_visible()
+    finally:
+        context.set_offline(False)
