@@ -48,6 +48,14 @@
     }
   });
 
+  // The circle's tabs scroll sideways on a phone: show the current one.
+  var current = document.querySelector(".tabs [aria-current=page]");
+  if (current) {
+    var strip = current.parentNode;
+    var right = current.offsetLeft - strip.offsetLeft + current.offsetWidth;
+    if (right > strip.clientWidth) { strip.scrollLeft = right - strip.clientWidth + 16; }
+  }
+
   // htmx: a request that fails (offline, server down) says so in place.
   document.addEventListener("htmx:sendError", function (event) {
     var target = event.detail.elt;

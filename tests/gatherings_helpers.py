@@ -122,6 +122,8 @@ def seen(response_or_html) -> str:
     import html
     page = response_or_html if isinstance(response_or_html, str) else response_or_html.get_data(as_text=True)
     page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.DOTALL)
+    # A date tile repeats the card's own words for the eye; a screen reader skips it.
+    page = re.sub(r'<span class="tile" aria-hidden="true">.*?</span>', " ", page, flags=re.DOTALL)
     page = re.sub(INLINE, "", page)
     page = re.sub(r"<[^>]+>", " ", page)
     return re.sub(r"\s+", " ", html.unescape(page)).strip()

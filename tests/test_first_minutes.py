@@ -149,7 +149,7 @@ def test_the_headers_create_an_account_keeps_the_invitation(app, client, mailbox
     neighbour = app.test_client()
     page = neighbour.get(link).get_data(as_text=True)
     header = page.split("<header", 1)[1].split("</header>", 1)[0]
-    found = re.search(r'<a href="([^"]+)">Create an account</a>', header)
+    found = re.search(r'<a href="([^"]+)">Sign up</a>', header)
     assert found, header
     register = found.group(1).replace("&#39;", "'")
     assert register == "/auth/register?next=" + link

@@ -132,9 +132,10 @@ class ListedGathering:
     capacity: int | None
     extra_seats: int
     seats_taken: int
+    series_id: int | None
 
     COLUMNS = ("id", "title", "starts_local", "ends_local", "time_zone", "place", "status", "capacity",
-               "extra_seats", "seats_taken")
+               "extra_seats", "seats_taken", "series_id")
 
     @property
     def seats_left(self) -> int | None:

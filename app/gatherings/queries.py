@@ -14,6 +14,7 @@ from ..database import utcnow
 from ..extensions import db
 from .models import (Answer, Cohost, Gathering, ListedGathering, NextGathering, PastGathering, Slot,
                      SlotTaker)
+from .series import rules_in_words as series_rules
 
 PAGE_SIZE = 20
 
@@ -32,6 +33,21 @@ def upcoming(circle: Circle, viewer: User, page: int = 1,
                                           "offset": (page - 1) * size, "limit": size + 1}).all()
     items = [ListedGathering(*row[:-1]) for row in rows[:size]]
     return items, {row[0]: row[-1] for row in rows[:size] if row[-1]}, len(rows) > size
+
+
+def at_a_glance(items: list[ListedGathering]) -> tuple[list[ListedGathering], dict[int, str]]:
+    """A list that shows a series once, at its next date that is not called
+    off (a date called off stays: that is news), with its rule in words:
+    (items, rule by the id of the gathering that stands for its series)."""
+    shown, standing = [], {}
+    for item in items:
+        if item.series_id is not None and not item.is_cancelled:
+            if item.series_id in standing:
+                continue
+            standing[item.series_id] = item.id
+        shown.append(item)
+    rules = series_rules(set(standing))
+    return shown, {standing[series_id]: words for series_id, words in rules.items()}
 
 
 _PAST = (select(*(getattr(Gathering, c) for c in PastGathering.COLUMNS))

@@ -65,8 +65,9 @@ def map_link(place: str) -> str:
 def upcoming(circle, membership):
     page = int_arg("page", 1, highest=10_000)
     items, states, more = queries.upcoming(circle, current_user, page)
+    items, rules = queries.at_a_glance(items)
     return render_template("gatherings/upcoming.html", circle=circle, membership=membership, gatherings=items,
-                           states=states, page=page, more=more)
+                           states=states, rules=rules, page=page, more=more)
 
 
 @bp.route("/c/<slug>/gatherings/past")

@@ -12,7 +12,8 @@ from ..auth.models import User
 from ..circles.models import Circle, Membership
 from ..database import utcnow
 from ..extensions import db
-from ..i18n import _
+from ..i18n import N_, _
+from ..templating import weekday_name
 from ..zones import local_of, localize
 from .domain import check_capacity, check_link, check_times, create_gathering, update_gathering
 from .errors import GatheringError
@@ -157,4 +158,35 @@ def skip_occurrence(gathering_id: int, actor: User, membership: Membership | Non
     update_gathering(gathering_id, actor, membership, status="cancelled",
                      cancel_reason=_("Skipped this time; the series goes on."))
 
+
+# --- a series in words, for lists that show it once ------------------------------------
+
+_NTH = {1: N_("the first %(weekday)s of every month"), 2: N_("the second %(weekday)s of every month"),
+        3: N_("the third %(weekday)s of every month"), 4: N_("the fourth %(weekday)s of every month"),
+        -1: N_("the last %(weekday)s of every month")}
+_NTH_EVERY = {1: N_("the first %(weekday)s, every %(n)s months"), 2: N_("the second %(weekday)s, every %(n)s months"),
+              3: N_("the third %(weekday)s, every %(n)s months"), 4: N_("the fourth %(weekday)s, every %(n)s months"),
+              -1: N_("the last %(weekday)s, every %(n)s months")}
+
+
+def in_words(freq: str, interval: int, setpos: int | None, first_local: dt.datetime) -> str:
+    """How often a series meets, as people say it: "every Tuesday"."""
+    weekday = weekday_name(first_local.weekday())
+    if freq == "weekly":
+        return (_("every %(weekday)s", weekday=weekday) if interval == 1
+                else _("every %(n)s weeks on %(weekday)s", n=interval, weekday=weekday))
+    if freq == "monthly_date":
+        return (_("monthly, on day %(day)s", day=first_local.day) if interval == 1
+                else _("every %(n)s months, on day %(day)s", n=interval, day=first_local.day))
+    return (_(_NTH[setpos], weekday=weekday) if interval == 1
+            else _(_NTH_EVERY[setpos], weekday=weekday, n=interval))
+
+
+def rules_in_words(series_ids: set[int]) -> dict[int, str]:
+    """Each series' rule in words, by id (one query)."""
+    if not series_ids:
+        return {}
+    rows = db.session.execute(select(Series.id, Series.freq, Series.interval, Series.setpos, Series.first_local)
+                              .where(Series.id.in_(series_ids)))
+    return {row.id: in_words(row.freq, row.interval, row.setpos, row.first_local) for row in rows}
 

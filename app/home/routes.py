@@ -30,7 +30,7 @@ def index():
 @circle_page()
 def circle(circle, membership):
     soon, states, more = gatherings.upcoming(circle, current_user, size=5)
+    soon, rules = gatherings.at_a_glance(soon)
     return render_template("home/circle.html", circle=circle, membership=membership,
                            requests=circles.pending_requests(circle) if membership.is_steward else [],
-                           gatherings=soon, more=more,
-                           states=states)
+                           gatherings=soon, more=more, states=states, rules=rules)

@@ -81,7 +81,7 @@ def test_found_a_circle_and_bring_a_neighbour(browser, demo_site, mailbox, javas
     other.goto(invitation)
     expect(other.get_by_role("heading", level=1)).to_have_text(f"Join {circle_name}")
     # The header's button, not the page's: it keeps the invitation just the same.
-    other.get_by_role("banner").get_by_role("link", name="Create an account").click()
+    other.get_by_role("banner").get_by_role("link", name="Sign up").click()
     sign_up(other, joiner_name, joiner)
     confirm_by_mail(other, mailbox, joiner)
     sign_in(other, joiner)
