@@ -2,6 +2,8 @@
 reaches by links (the crawl, so later areas' pages are covered too), the
 signed-out pages, and forms showing their errors."""
 
+import re
+
 from .conftest import PHONE, SQLITE_ONLY, signed_in_context
 from .support import gathering_path
 
@@ -109,3 +111,31 @@ def test_a_guest_sees_who_is_coming_and_can_answer_within_the_first_screen(brows
             found[title] = low
     assert found == {}, f"below the first screen ({PHONE['height']} px): {found}"
     context.close()
+
+
+# Primary actions: filled buttons (not "secondary", not link-styled), visible on the page.
+PRIMARY = """() => Array.from(document.querySelectorAll("main button, main a.button"))
+  .filter((el) => !el.classList.contains("secondary") && !el.classList.contains("link")
+                  && !el.classList.contains("danger") && el.offsetParent !== null)
+  .map((el) => { const r = el.getBoundingClientRect();
+                 return {text: el.textContent.trim(), width: Math.round(r.width), height: Math.round(r.height),
+                         form: el.closest("form") ? el.closest("form").getAttribute("action") : null}; })"""
+
+
+def test_one_primary_action_per_page_and_each_big_enough_to_tap(browser, demo_site, demo_pages):
+    """A page asks one main thing of the person; lists of alike items (welcome
+    each person waiting) repeat one action, which counts once."""
+    paths = [p.url for p in demo_pages if "text/html" in p.headers.get("Content-Type", "")]
+    context = signed_in_context(browser, demo_site, "ada@example.org")
+    page = context.new_page()
+    crowded, small = [], []
+    for path in paths:
+        page.goto(path)
+        primary = page.evaluate(PRIMARY)
+        kinds = {re.sub(r"\d+", "#", p["form"] or p["text"]) for p in primary}
+        if len(kinds) > 1:
+            crowded.append((path, [p["text"] for p in primary]))
+        small += [(path, p) for p in primary if p["width"] < 44 or p["height"] < 44]
+    context.close()
+    assert crowded == []
+    assert small == []
