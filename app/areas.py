@@ -15,6 +15,8 @@ hidden signals.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -47,6 +49,19 @@ class NoticeKind:
     area: str
 
 
+@dataclass(frozen=True)
+class CalendarEntry:
+    """An all-day event another area adds to a circle's calendar feed (a
+    proposal's review date): ``uid`` stays the same on every fetch."""
+
+    uid: str
+    day: dt.date
+    summary: str
+    description: str
+    url: str
+    stamp: dt.datetime
+
+
 @dataclass
 class Areas:
     names: list[str] = field(default_factory=list)
@@ -59,6 +74,7 @@ class Areas:
     registration_exemptions: list[tuple[Callable[[], bool], Callable[[], None]]] = field(default_factory=list)
     signup_notes: list[Callable] = field(default_factory=list)
     offline_pages: list[Callable] = field(default_factory=list)
+    calendar_entries: list[Callable] = field(default_factory=list)
     notice_kinds: dict[str, NoticeKind] = field(default_factory=dict)
     offers: list[tuple[int, str]] = field(default_factory=list)
     panels: dict[str, list[tuple[int, Callable]]] = field(default_factory=dict)
@@ -104,6 +120,11 @@ class Areas:
         """``note(next_url)`` may give a line for the mail that confirms a new
         account's address ("Ada invited you to Elm Street.")."""
         self.signup_notes.append(note)
+
+    def calendar_entry(self, entries: Callable) -> None:
+        """``entries(circle_id, slug)`` lists CalendarEntry items for the circle's
+        calendar feed (only while the feed's owner is a member)."""
+        self.calendar_entries.append(entries)
 
     def keep_offline(self, pages: Callable) -> None:
         """``pages(user)`` lists the paths of the area's pages that "keep my next

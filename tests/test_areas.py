@@ -4,6 +4,8 @@ app without it shows none of it."""
 
 from __future__ import annotations
 
+import re
+
 from app.auth.models import User
 from app.circles.models import LogEntry
 from app.config import Defaults
@@ -34,6 +36,14 @@ def test_a_new_area_plugs_in_without_touching_app(make_app):
     # Its panel on the gathering page.
     gathering = text_of(ada.get(ids["path"]))
     assert 'id="noticeboard-panel"' in gathering and "Posters for Soup evening" in gathering
+
+    # Its panel on home, its day in the circle's calendar feed, its page kept offline by choice.
+    assert 'id="noticeboard-home"' in text_of(ada.get("/"))
+    assert post(ada, "/c/elm-street/calendar", {"which": "ours"}).status_code == 303
+    feed = re.search(r'id="feed-ours"[^>]*value="https?://[^/]+([^"]+)"', text_of(ada.get("/c/elm-street/calendar")))
+    ical = app.test_client().get(feed.group(1)).get_data(as_text=True)
+    assert "SUMMARY:Posters come down" in ical and "DTSTART;VALUE=DATE:20270104" in ical
+    assert "/noticeboard-kept" in ada.get("/offline/pages").json["pages"]
 
     # Its kind of notice on the account page, its line on the landing page.
     assert "someone pins a notice for your whole circle" in text_of(ada.get("/auth/account"))

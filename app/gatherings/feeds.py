@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 
+from ..areas import areas
 from ..auth.models import User
 from ..circles import domain as circles
 from ..circles.models import Circle, Membership
@@ -47,6 +48,16 @@ def feed_by_token(token: str) -> Feed | None:
     return db.session.scalar(select(Feed).where(Feed.token == token))
 
 
+def feed_entries(feed: Feed) -> list:
+    """What other areas add to a circle's feed while its owner is a member."""
+    if feed.circle_id is None:
+        return []
+    circle = db.session.get(Circle, feed.circle_id)
+    if circle is None or circles.membership_of(circle.id, db.session.get(User, feed.user_id)) is None:
+        return []
+    return [entry for entries in areas().calendar_entries for entry in entries(circle.id, circle.slug)]
+
+
 def feed_gatherings(feed: Feed) -> list[Gathering]:
     """What a feed shows: my own (seated, waiting or helping; cancelled ones stay, marked),
     or everything in a circle I still belong to; from 30 days back."""
@@ -68,9 +79,10 @@ def feed_gatherings(feed: Feed) -> list[Gathering]:
 STATUS = {"confirmed": "CONFIRMED", "tentative": "TENTATIVE", "cancelled": "CANCELLED"}
 
 
-def calendar(gatherings: list[Gathering], name: str, url_for_gathering) -> bytes:
+def calendar(gatherings: list[Gathering], name: str, url_for_gathering, entries=()) -> bytes:
     """An iCalendar file: the same UID on every fetch, the zone's VTIMEZONE,
-    SEQUENCE raised by every change that matters, cancelled ones marked."""
+    SEQUENCE raised by every change that matters, cancelled ones marked; and
+    the all-day ``entries`` other areas add (areas.CalendarEntry)."""
     import icalendar
 
     cal = icalendar.Calendar()
@@ -97,6 +109,17 @@ def calendar(gatherings: list[Gathering], name: str, url_for_gathering) -> bytes
         if gathering.place:
             event.add("location", one_line(gathering.place))
         event.add("url", url_for_gathering(gathering))
+        cal.add_component(event)
+    for entry in entries:
+        event = icalendar.Event()
+        event.add("uid", entry.uid)
+        event.add("dtstamp", entry.stamp)
+        event.add("dtstart", entry.day)
+        event.add("dtend", entry.day + dt.timedelta(days=1))
+        event.add("summary", one_line(entry.summary))
+        if entry.description:
+            event.add("description", entry.description)
+        event.add("url", entry.url)
         cal.add_component(event)
     if gatherings:
         # Within the years posting allows: zone rules for year 9999 cannot be

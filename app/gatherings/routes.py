@@ -226,9 +226,9 @@ def ics(circle, membership, gathering_id):
     return _calendar_response([gathering], gathering.title, f"gathering-{gathering.id}.ics")
 
 
-def _calendar_response(gatherings, name, filename):
+def _calendar_response(gatherings, name, filename, entries=()):
     body = feeds.calendar(gatherings, name, lambda g: external_url(
-        "gatherings.detail", slug=g.circle.slug, gathering_id=g.id))
+        "gatherings.detail", slug=g.circle.slug, gathering_id=g.id), entries)
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
@@ -498,7 +498,7 @@ def feed(token):
         abort(404)
     name = (db.session.get(Circle, found.circle_id).name if found.circle_id
             else _("My gatherings"))
-    return _calendar_response(feeds.feed_gatherings(found), name, "communitarium.ics")
+    return _calendar_response(feeds.feed_gatherings(found), name, "communitarium.ics", feeds.feed_entries(found))
 
 
 # --- guests from outside the circle -----------------------------------------------------

@@ -39,6 +39,20 @@ def _panel(gathering, circle, membership):
                                   "<p>Posters for {{ title }}</p></section>", title=gathering.title)
 
 
+def _entries(circle_id, slug):
+    import datetime as dt
+
+    from app.areas import CalendarEntry
+    from app.links import external_url
+    return [CalendarEntry(uid=f"noticeboard-{circle_id}@communitarium", day=dt.date(2027, 1, 4),
+                          summary="Posters come down", description="", stamp=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+                          url=external_url("noticeboard.board", slug=slug))]
+
+
+def _home_panel(user, circles):
+    return render_template_string('<section id="noticeboard-home"><h2>Pinned for you</h2></section>')
+
+
 def init_app(app, areas):
     app.register_blueprint(bp)
     areas.tab("noticeboard.board", N_("Noticeboard"), current="noticeboard.", order=50)
@@ -49,3 +63,6 @@ def init_app(app, areas):
     areas.notice("noticeboard_pinned", N_("someone pins a notice for your whole circle"), "noticeboard")
     areas.offer(N_("A noticeboard for the stairwell"), order=60)
     areas.panel("gathering", _panel)
+    areas.panel("home", _home_panel)
+    areas.calendar_entry(_entries)
+    areas.keep_offline(lambda user: ["/noticeboard-kept"])
