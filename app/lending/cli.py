@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from ..database import utcnow, write_unit
 from ..extensions import db
+from ..mail import deliver_pending
 from ..i18n import _
 from . import bp, loans, things, waitlist
 from .models import Reservation, Thing
@@ -45,6 +46,7 @@ def run(now: dt.datetime | None = None) -> dict[str, int]:
                     loans.tell_borrower(following, thing, _("Not back yet: %(thing)s", thing=thing.name),
                                         "overdue_next")
                 counts["overdue"] += 1
+    deliver_pending()  # after the commit, as a request does
     return counts
 
 

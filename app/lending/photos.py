@@ -20,8 +20,8 @@ from .errors import LendingError
 MAX_UPLOAD = 10 * 1000 * 1000  # bytes of one upload request
 MAX_PIXELS = 40_000_000  # about 40 megapixels
 FORMATS = {"JPEG", "PNG", "WEBP"}
-LARGE, SMALL = 1200, 240  # the longest side of each size
-QUALITY = {LARGE: 75, SMALL: 55}
+LARGE, SMALL = 640, 160  # the longest side of each size: a phone screen, a thumbnail
+QUALITY = {LARGE: 70, SMALL: 50}
 
 
 @dataclass(frozen=True)

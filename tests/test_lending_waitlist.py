@@ -1,0 +1,108 @@
+"""The waitlist and its offers, due and overdue loans, and the ``flask lending
+expire`` command that records what time did (a GET never writes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import time_machine
+from sqlalchemy import select
+
+from app.database import utcnow, write_unit
+from app.extensions import db
+from app.lending import cli, loans, things
+from app.lending.models import Reservation, Thing, WaitEntry
+
+from .gatherings_helpers import subjects
+from .helpers import post
+from .lending_helpers import act, day, library, reservation, reserve, seen, signed_in, user
+
+
+def entries(app) -> list[tuple[str, str]]:
+    with app.app_context():
+        return [(e.user.display_name, e.status) for e in db.session.scalars(select(WaitEntry).order_by(WaitEntry.id))]
+
+
+def test_a_freed_thing_is_offered_to_the_first_in_line_then_the_next(app, mailbox):
+    ids = library(app)
+    rid = reserve(app, ids["thing"], "Bruno", 1, 3)
+    for name in ("Chiara", "Dmitri"):
+        response = post(signed_in(app, name), ids["thing_path"] + "/wait",
+                        {"start_date": day(app, 2), "end_date": day(app, 3)})
+        assert response.status_code == 303
+    bruno = signed_in(app, "Bruno")
+    assert act(bruno, "elm-street", rid, "cancel").status_code == 303
+    assert entries(app) == [("Chiara", "offered"), ("Dmitri", "waiting")]
+    assert any("Drill is free for you" in s for s in subjects(mailbox, "Chiara"))
+    chiara = signed_in(app, "Chiara")
+    assert "It is free for you until" in seen(chiara.get(ids["thing_path"]))
+
+    # 49 hours later the offer has run out: the page says so without writing.
+    with time_machine.travel(utcnow() + dt.timedelta(hours=49)):
+        page = seen(chiara.get(ids["thing_path"]))
+        assert "It is free for you until" not in page
+        assert entries(app) == [("Chiara", "offered"), ("Dmitri", "waiting")]
+        with app.app_context():
+            counts = cli.run()
+        assert counts["offers expired"] == 1
+    assert entries(app) == [("Chiara", "expired"), ("Dmitri", "offered")]
+    assert any("Drill is free for you" in s for s in subjects(mailbox, "Dmitri"))
+    dmitri = signed_in(app, "Dmitri")
+    with app.app_context():
+        entry_id = db.session.scalar(select(WaitEntry.id).where(WaitEntry.status == "offered"))
+    response = post(dmitri, f"/c/elm-street/library/waitlist/{entry_id}/take")
+    assert response.status_code == 303
+    with app.app_context():
+        asked = db.session.scalar(select(Reservation).where(Reservation.borrower_id == user("Dmitri").id))
+        assert asked.status == "requested" and asked.start_date.isoformat() == day(app, 2)
+
+
+def test_the_expire_command_runs_from_the_command_line(app):
+    library(app)
+    result = app.test_cli_runner().invoke(args=["lending", "expire"])
+    assert result.exit_code == 0, result.output
+    assert "offers expired: 0" in result.output
+
+
+def test_overdue_tells_the_owner_the_borrower_and_the_next_borrower_once(app, mailbox):
+    ids = library(app)
+    with app.test_request_context():
+        thing = db.session.get(Thing, ids["thing"])
+        t0 = things.today_in(thing.circle)
+        with write_unit():
+            lent = loans.request(thing, user("Bruno"), t0, t0 + dt.timedelta(days=1))
+            loans.accept(lent.id, user("Ada"))
+            loans.pick_up(lent.id, user("Ada"))
+        lent_id = lent.id
+    reserve(app, ids["thing"], "Chiara", 3, 4)
+    with app.app_context():
+        counts = cli.run()
+    assert counts["due"] == 1 and counts["overdue"] == 0
+    assert "Due back tomorrow: Drill" in subjects(mailbox, "Bruno")
+    with time_machine.travel(utcnow() + dt.timedelta(days=2, hours=1)):
+        with app.app_context():
+            assert cli.run()["overdue"] == 1
+            assert cli.run()["overdue"] == 0  # told once
+        bruno_page = seen(signed_in(app, "Bruno").get(ids["thing_path"]))
+        assert "overdue" in bruno_page and "It was due back on" in bruno_page
+        # Nobody else reads that it is overdue.
+        assert "overdue" not in seen(signed_in(app, "Dmitri").get(ids["thing_path"]))
+    assert "Overdue: Drill" in subjects(mailbox, "Bruno")
+    assert "Overdue: Drill" in subjects(mailbox, "Ada")
+    assert "Not back yet: Drill" in subjects(mailbox, "Chiara")
+    # The next reservation does not move by itself.
+    assert reservation(app, lent_id).status == "out"
+
+
+def test_leaving_the_waitlist(app):
+    ids = library(app)
+    reserve(app, ids["thing"], "Bruno", 1, 3)
+    chiara = signed_in(app, "Chiara")
+    post(chiara, ids["thing_path"] + "/wait", {"start_date": day(app, 2), "end_date": day(app, 3)})
+    response = post(chiara, ids["thing_path"] + "/wait", {"start_date": day(app, 2), "end_date": day(app, 3)})
+    assert response.status_code == 422 and "already on the waitlist" in seen(response)
+    with app.app_context():
+        entry_id = db.session.scalar(select(WaitEntry.id))
+    assert post(signed_in(app, "Dmitri"), f"/c/elm-street/library/waitlist/{entry_id}/leave").status_code == 404
+    assert post(chiara, f"/c/elm-street/library/waitlist/{entry_id}/leave").status_code == 303
+    assert entries(app) == [("Chiara", "gone")]
