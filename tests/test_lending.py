@@ -271,3 +271,25 @@ def test_leaving_withdraws_things_declines_requests_and_keeps_loans(app, mailbox
     assert reservation(app, out_id).status == "out"
     assert any("Withdrawn: Drill" in s for s in subjects(mailbox, "Chiara"))
     assert "Drill" not in seen(signed_in(app, "Eve").get("/c/elm-street/library"))
+
+
+def test_on_postgresql_the_database_itself_refuses_an_overlap(app, monkeypatch):
+    """With the application's check taken away, the exclusion constraint still
+    says no, and the person reads the same message (nothing saved)."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            import pytest
+            pytest.skip("the exclusion constraint is PostgreSQL's; SQLite relies on the write unit")
+    ids = library(app)
+    first = reserve(app, ids["thing"], "Bruno", 1, 3, status="requested")
+    second = reserve(app, ids["thing"], "Chiara", 2, 4, status="requested")
+    with app.test_request_context():
+        with write_unit():
+            loans.accept(first, user("Ada"))
+    monkeypatch.setattr(loans, "overlapping", lambda *args, **kwargs: [])
+    with app.test_request_context():
+        import pytest
+        with pytest.raises(loans.LendingError, match="Those dates are not free"):
+            with write_unit():
+                loans.accept(second, user("Ada"))
+    assert reservation(app, second).status == "requested"
