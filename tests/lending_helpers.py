@@ -97,3 +97,86 @@ def jpeg_with_location(width: int = 800, height: int = 600) -> bytes:
 
 
 __all__ = ["signed_in", "seen"]
+
+
+def lending_world(circle, owner, borrower) -> dict:
+    """For the access and malformed-input sweeps: a thing of ``owner``'s in
+    ``circle`` with a photo, a request by ``borrower`` and their place on the
+    waitlist; the ids and values the lending URLs take. Commits."""
+    from app.lending import photos
+    from app.lending.models import Photo, WaitEntry
+
+    t0 = things.today_in(circle)
+    with write_unit():
+        thing = things.create_thing(circle, owner, name="Drill", category="tools", max_loan_days=7)
+        processed = photos.process(jpeg_with_location(40, 30))
+        db.session.add(Photo(thing_id=thing.id, content_hash=processed.content_hash, small=processed.small,
+                             large=processed.large))
+        thing.photo_hash = processed.content_hash
+        asked = loans.request(thing, borrower, t0 + dt.timedelta(days=2), t0 + dt.timedelta(days=3))
+        entry = WaitEntry(thing_id=thing.id, user_id=borrower.id, start_date=t0 + dt.timedelta(days=5),
+                          end_date=t0 + dt.timedelta(days=6))
+        db.session.add(entry)
+    return {"thing_id": thing.id, "reservation_id": asked.id, "entry_id": entry.id,
+            "content_hash": processed.content_hash, "size": "s", "step": "accept"}
+
+
+def lending_sweep_world(circle, owner, borrower) -> dict:
+    """For tests/test_malformed_input.py: a thing of ``owner``'s that
+    ``borrower`` has out since today, and ``borrower``'s place on its waitlist.
+    The keys are the lending URLs' parts; commits."""
+    from app.lending import photos
+    from app.lending.models import Photo, WaitEntry
+
+    t0 = things.today_in(circle)
+    processed = photos.process(jpeg_with_location(40, 30))
+    with write_unit():
+        thing = things.create_thing(circle, owner, name="Ladder", category="tools", max_loan_days=14)
+        db.session.add(Photo(thing_id=thing.id, content_hash=processed.content_hash, small=processed.small,
+                             large=processed.large))
+        thing.photo_hash = processed.content_hash
+        out = loans.request(thing, borrower, t0, t0 + dt.timedelta(days=1))
+        loans.accept(out.id, owner)
+        loans.pick_up(out.id, owner)
+        # Their place waits for another thing, so the ladder's waitlist is open to them.
+        tent = things.create_thing(circle, owner, name="Tent", category="camping")
+        entry = WaitEntry(thing_id=tent.id, user_id=borrower.id, start_date=t0 + dt.timedelta(days=3),
+                          end_date=t0 + dt.timedelta(days=4))
+        db.session.add(entry)
+    return {"thing_id": thing.id, "reservation_id": out.id, "entry_id": entry.id,
+            "content_hash": processed.content_hash, "size": "s", "step": "return"}
+
+
+def _ahead(days: int) -> str:
+    return (dt.date.today() + dt.timedelta(days=days)).isoformat()
+
+
+_PHOTO = []
+
+
+def _photo():
+    if not _PHOTO:
+        _PHOTO.append(jpeg_with_location(64, 48))
+    return io.BytesIO(_PHOTO[0]), "ladder.jpg"
+
+
+def _thing_form(w, n) -> dict:
+    return {"name": f"Ladder {n}", "description": "Three **metres**.", "category": "tools", "condition": "good",
+            "pickup_place": "Elm Street 3", "house_rules": "Return it clean", "max_loan_days": "14",
+            "buffer_days": "1", "auto_accept": ""}
+
+
+# Valid values of every lending form, for test_malformed_input's BASELINES.
+LENDING_BASELINES = {
+    "ThingForm": _thing_form,
+    "NewThingForm": lambda w, n: _thing_form(w, n) | {"owner": "me", "keepers": [str(w["Chiara"])]},
+    "RequestForm": lambda w, n: {"start_date": _ahead(10), "end_date": _ahead(11), "message": "For the shelves",
+                                 "gathering": "0"},
+    "WaitForm": lambda w, n: {"start_date": _ahead(20), "end_date": _ahead(21)},
+    "NoteForm": lambda w, n: {"note": "All fine"},
+    "ExtendForm": lambda w, n: {"end_date": _ahead(3)},
+    "StatusForm": lambda w, n: {"status": "available", "reason": ""},
+    "PhotoForm": lambda w, n: {"photo": _photo()},
+}
+# Routes whose path needs another value than the world's usual one.
+LENDING_PATHS = {"lending.waitlist_place": {"action": "leave"}}

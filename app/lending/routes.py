@@ -234,34 +234,31 @@ def waitlist_place(circle, membership, entry_id, action):
     return _to_thing(circle, thing_id)
 
 
-ACTIONS = ("accept", "decline", "cancel", "pickup", "return", "extend")
-
-
 @bp.route("/c/<slug>/library/reservations/<int:reservation_id>/<any(accept, decline, cancel, pickup, return, "
-          "extend):action>", methods=["POST"])
+          "extend):step>", methods=["POST"])
 @login_required
 @circle_page()
-def act(circle, membership, reservation_id, action):
+def act(circle, membership, reservation_id, step):
     reservation = _reservation(circle, reservation_id)
     thing_id = reservation.thing_id
-    form = ExtendForm() if action == "extend" else NoteForm()
+    form = ExtendForm() if step == "extend" else NoteForm()
     if form.validate_on_submit():
         try:
             with write_unit():
-                if action == "extend":
+                if step == "extend":
                     loans.extend(reservation_id, current_user, form.end_date.data)
                 else:
                     do = {"accept": loans.accept, "decline": loans.decline, "cancel": loans.cancel,
-                          "pickup": loans.pick_up, "return": loans.confirm_return}[action]
+                          "pickup": loans.pick_up, "return": loans.confirm_return}[step]
                     do(reservation_id, current_user, form.note.data or "")
         except LendingError as error:
             show_error(form, error)
             if not error.field:
                 flash(str(error), "error")
         else:
-            flash(DONE[action](), "success")
+            flash(DONE[step](), "success")
             return _to_thing(circle, thing_id)
-    kwargs = {"extend_form": form} if action == "extend" else {"note_form": form}
+    kwargs = {"extend_form": form} if step == "extend" else {"note_form": form}
     return _thing_page(circle, membership, _thing(circle, thing_id), status=422, **kwargs)
 
 
