@@ -175,6 +175,7 @@ LENDING_BASELINES = {
     "WaitForm": lambda w, n: {"start_date": _ahead(20), "end_date": _ahead(21)},
     "NoteForm": lambda w, n: {"note": "All fine"},
     "ExtendForm": lambda w, n: {"end_date": _ahead(3)},
+    "MoveDatesForm": lambda w, n: {"start_date": _ahead(5), "end_date": _ahead(6)},
     "StatusForm": lambda w, n: {"status": "available", "reason": ""},
     "PhotoForm": lambda w, n: {"photo": _photo()},
 }

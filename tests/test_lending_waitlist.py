@@ -106,3 +106,37 @@ def test_leaving_the_waitlist(app):
     assert post(signed_in(app, "Dmitri"), f"/c/elm-street/library/waitlist/{entry_id}/leave").status_code == 404
     assert post(chiara, f"/c/elm-street/library/waitlist/{entry_id}/leave").status_code == 303
     assert entries(app) == [("Chiara", "gone")]
+
+
+def test_the_owner_moves_the_reservation_after_an_overdue_loan(app, mailbox):
+    ids = library(app)
+    later = reserve(app, ids["thing"], "Chiara", 3, 4)
+    ada = signed_in(app, "Ada")
+    response = act(ada, "elm-street", later, "move", start_date=day(app, 6), end_date=day(app, 7))
+    assert response.status_code == 303
+    moved = reservation(app, later)
+    assert (moved.start_date.isoformat(), moved.end_date.isoformat()) == (day(app, 6), day(app, 7))
+    assert "Moved: Drill" in subjects(mailbox, "Chiara")
+    # Only the owner moves it, and only through the overlap rule.
+    assert act(signed_in(app, "Chiara"), "elm-street", later, "move", start_date=day(app, 9),
+               end_date=day(app, 9)).status_code == 422
+    reserve(app, ids["thing"], "Dmitri", 10, 11)
+    response = act(ada, "elm-street", later, "move", start_date=day(app, 10), end_date=day(app, 10))
+    assert response.status_code == 422 and "not free" in seen(response)
+
+
+def test_deleting_an_account_withdraws_things_and_frees_places(app):
+    from app.areas import areas
+    from app.lending.models import Thing as ThingRow
+
+    ids = library(app, owner="Bruno")
+    pending = reserve(app, ids["thing"], "Chiara", 3, 4, status="requested")
+    with app.test_request_context():
+        bruno = user("Bruno")
+        assert "The things you lend are withdrawn from their libraries." in [
+            line for warn in areas().deletion_warnings for line in warn(bruno)]
+        with write_unit():
+            for handler in areas().account_deleted:
+                handler(bruno)
+        assert db.session.get(ThingRow, ids["thing"]).withdrawn
+    assert reservation(app, pending).status == "declined"

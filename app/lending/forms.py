@@ -81,6 +81,11 @@ class ExtendForm(Form):
     end_date = DateField(_l("New last day"), validators=[InputRequired(_l("Choose the new last day."))])
 
 
+class MoveDatesForm(Form):
+    start_date = DateField(_l("New first day"), validators=[InputRequired(_l("Choose the first day."))])
+    end_date = DateField(_l("New last day"), validators=[InputRequired(_l("Choose the last day."))])
+
+
 class StatusForm(Form):
     status = SelectField(_l("State"), choices=[("available", _l("Can be lent")), ("repair", _l("In repair")),
                                                ("retired", _l("Retired"))])

@@ -275,6 +275,21 @@ def extend(reservation_id: int, actor: User, new_end: dt.date | None) -> Reserva
     return reservation
 
 
+def move(reservation_id: int, actor: User, start: dt.date | None, end: dt.date | None,
+         today: dt.date | None = None) -> Reservation:
+    """The owner moves a reservation not yet picked up (when the loan before it
+    is overdue, say), through the same rule as any new dates."""
+    reservation = lock_reservation(reservation_id)
+    thing = db.session.get(Thing, reservation.thing_id)
+    things.require_handler(thing, actor)
+    if reservation.status != "accepted":
+        raise LendingError(_("Only a reservation not yet picked up can be moved."))
+    check_dates(thing, start, end, today or things.today_in(thing.circle))
+    block(reservation, thing, start, end, thing.buffer_days)
+    tell_borrower(reservation, thing, _("Moved: %(thing)s", thing=thing.name), "moved")
+    return reservation
+
+
 # --- reading one person's view ---------------------------------------------------------
 
 def is_overdue(reservation: Reservation, today: dt.date) -> bool:

@@ -17,8 +17,8 @@ from ..forms import form_page, int_arg, show_error
 from ..i18n import _
 from . import bp, loans, photos, queries, things, waitlist
 from .errors import LendingError
-from .forms import (CATEGORY_LABELS, CONDITION_LABELS, ExtendForm, NewThingForm, NoteForm, PhotoForm, RequestForm,
-                    StatusForm, ThingForm, WaitForm)
+from .forms import (CATEGORY_LABELS, CONDITION_LABELS, ExtendForm, MoveDatesForm, NewThingForm, NoteForm, PhotoForm,
+                    RequestForm, StatusForm, ThingForm, WaitForm)
 from .models import CATEGORIES, Photo, Reservation, Thing, WaitEntry
 
 
@@ -139,7 +139,7 @@ def _gathering_choices(circle) -> list[GatheringChoice]:
 
 
 def _thing_page(circle, membership, thing, request_form=None, wait_form=None, note_form=None,
-                extend_form=None, status=200):
+                extend_form=None, move_form=None, status=200):
     today = things.today_in(circle)
     handler = things.can_handle(thing, current_user)
     gatherings = _gathering_choices(circle)
@@ -151,6 +151,7 @@ def _thing_page(circle, membership, thing, request_form=None, wait_form=None, no
         "wait_form": wait_form or WaitForm(formdata=None),
         "note_form": note_form or NoteForm(formdata=None),
         "extend_form": extend_form or ExtendForm(formdata=None),
+        "move_form": move_form or MoveDatesForm(formdata=None),
         "reservations": queries.reservations_of_thing(thing) if handler else [],
         "mine": queries.mine_of_thing(thing, current_user),
         "waitlist": queries.waitlist_of(thing),
@@ -235,18 +236,20 @@ def waitlist_place(circle, membership, entry_id, action):
 
 
 @bp.route("/c/<slug>/library/reservations/<int:reservation_id>/<any(accept, decline, cancel, pickup, return, "
-          "extend):step>", methods=["POST"])
+          "extend, move):step>", methods=["POST"])
 @login_required
 @circle_page()
 def act(circle, membership, reservation_id, step):
     reservation = _reservation(circle, reservation_id)
     thing_id = reservation.thing_id
-    form = ExtendForm() if step == "extend" else NoteForm()
+    form = ExtendForm() if step == "extend" else MoveDatesForm() if step == "move" else NoteForm()
     if form.validate_on_submit():
         try:
             with write_unit():
                 if step == "extend":
                     loans.extend(reservation_id, current_user, form.end_date.data)
+                elif step == "move":
+                    loans.move(reservation_id, current_user, form.start_date.data, form.end_date.data)
                 else:
                     do = {"accept": loans.accept, "decline": loans.decline, "cancel": loans.cancel,
                           "pickup": loans.pick_up, "return": loans.confirm_return}[step]
@@ -258,7 +261,8 @@ def act(circle, membership, reservation_id, step):
         else:
             flash(DONE[step](), "success")
             return _to_thing(circle, thing_id)
-    kwargs = {"extend_form": form} if step == "extend" else {"note_form": form}
+    kwargs = {"extend_form": form} if step == "extend" else {"move_form": form} if step == "move" else {
+        "note_form": form}
     return _thing_page(circle, membership, _thing(circle, thing_id), status=422, **kwargs)
 
 
@@ -267,7 +271,8 @@ DONE = {"accept": lambda: _("Accepted. The borrower is told."),
         "cancel": lambda: _("Cancelled."),
         "pickup": lambda: _("Handed over. Enjoy it."),
         "return": lambda: _("Return noted. Once both sides confirm, the loan is over."),
-        "extend": lambda: _("Extended.")}
+        "extend": lambda: _("Extended."),
+        "move": lambda: _("Moved. The borrower is told.")}
 
 
 @bp.route("/c/<slug>/library/<int:thing_id>/status", methods=["POST"])

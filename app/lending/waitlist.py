@@ -58,13 +58,20 @@ def leave(entry_id: int, user: User) -> None:
 
 
 def offer_next(thing: Thing, now: dt.datetime | None = None) -> WaitEntry | None:
-    """Offer the thing to the first in line, unless an offer is open already."""
+    """Offer the thing to the first in line whose dates are free now, unless
+    an offer is open already."""
+    from .loans import overlapping
+
     now = now or utcnow()
     expire_offers(thing.id, now)
     entries = line(thing, now)
     if not entries or any(e.status == "offered" for e in entries):
         return None
-    first = entries[0]
+    free = [e for e in entries
+            if not overlapping(thing.id, e.start_date, e.end_date + dt.timedelta(days=thing.buffer_days))]
+    if not free:
+        return None
+    first = free[0]
     first.status, first.offer_until = "offered", now + dt.timedelta(hours=OFFER_HOURS)
     queue_mail(first.user.email, _("%(thing)s is free for you", thing=thing.name), "lending/mail/notice.txt",
                kind="offer", thing=thing, person=first.user, entry=first,
