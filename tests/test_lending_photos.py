@@ -117,3 +117,21 @@ def test_the_upload_checks_its_csrf_token(app):
     ada = signed_in(app, "Ada")
     assert upload(ada, ids["thing_path"], jpeg_with_location(), token="forged").status_code == 400
     assert photo_count(app) == 0
+
+
+def test_the_same_picture_on_two_things_is_kept_for_each(app):
+    ids = library(app)
+    ada = signed_in(app, "Ada")
+    picture = jpeg_with_location()
+    assert upload(ada, ids["thing_path"], picture).status_code == 303
+    response = post(ada, "/c/elm-street/library/new", {"name": "Second drill", "category": "tools",
+                                                       "condition": "good", "max_loan_days": "3", "owner": "me"})
+    second = response.location
+    assert upload(ada, second, picture).status_code == 303
+    # A new photo replaces the old one: one photo a thing.
+    assert upload(ada, ids["thing_path"], jpeg_with_location(300, 200)).status_code == 303
+    assert photo_count(app) == 2
+    with app.app_context():
+        hashes = dict(db.session.execute(select(Thing.name, Thing.photo_hash)).all())
+    assert hashes["Drill"] != hashes["Second drill"]
+    assert ada.get(f"/c/elm-street/library/photos/{hashes['Second drill']}-s.webp").status_code == 200

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (CheckConstraint, DDL, ForeignKey, Index, LargeBinary, String, Text, event, func,
-                        literal_column, text)
+from sqlalchemy import (CheckConstraint, DDL, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, event,
+                        func, literal_column, text)
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -84,10 +84,12 @@ class Photo(db.Model):
     the database so that every app server reaches it and backups include it."""
 
     __tablename__ = "thing_photos"
+    # The same picture may show two things (in two circles): each has its own row.
+    __table_args__ = (UniqueConstraint("thing_id", "content_hash"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    thing_id: Mapped[int] = mapped_column(ForeignKey("things.id", ondelete="CASCADE"), index=True)
-    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    thing_id: Mapped[int] = mapped_column(ForeignKey("things.id", ondelete="CASCADE"))
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
     small: Mapped[bytes] = mapped_column(LargeBinary)
     large: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ..circles import domain as circles
 from ..circles.access import circle_page
@@ -181,7 +181,7 @@ def ask(circle, membership, thing_id):
             gathering_id = None
         try:
             with write_unit():
-                made = loans.request(db.session.get(Thing, found.id), current_user, form.start_date.data,
+                made = loans.request(db.session.get(Thing, found.id, populate_existing=True), current_user, form.start_date.data,
                                      form.end_date.data, form.message.data or "", gathering_id)
         except LendingError as error:
             show_error(form, error)
@@ -256,8 +256,6 @@ def act(circle, membership, reservation_id, step):
                     do(reservation_id, current_user, form.note.data or "")
         except LendingError as error:
             show_error(form, error)
-            if not error.field:
-                flash(str(error), "error")
         else:
             flash(DONE[step](), "success")
             return _to_thing(circle, thing_id)
@@ -322,9 +320,10 @@ def photo(circle, membership, thing_id):
             processed = photos.process(data)  # slow: before the unit
             with write_unit():
                 locked = things.lock_for(thing_row.id)
-                if db.session.scalar(select(Photo.id).where(Photo.content_hash == processed.content_hash)) is None:
-                    db.session.add(Photo(thing_id=locked.id, content_hash=processed.content_hash,
-                                         small=processed.small, large=processed.large))
+                # One photo a thing: the one it had goes.
+                db.session.execute(delete(Photo).where(Photo.thing_id == locked.id))
+                db.session.add(Photo(thing_id=locked.id, content_hash=processed.content_hash,
+                                     small=processed.small, large=processed.large))
                 locked.photo_hash = processed.content_hash
         except LendingError as error:
             show_error(form, error)
@@ -340,7 +339,7 @@ def photo(circle, membership, thing_id):
 def photo_file(circle, membership, content_hash, size):
     found = db.session.execute(select(Photo.small if size == "s" else Photo.large).join(
         Thing, Thing.id == Photo.thing_id).where(Photo.content_hash == content_hash,
-                                                 Thing.circle_id == circle.id)).first()
+                                                 Thing.circle_id == circle.id).limit(1)).first()
     if found is None:
         abort(404)
     response = Response(found[0], mimetype="image/webp")

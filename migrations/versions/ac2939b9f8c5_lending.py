@@ -75,10 +75,10 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['thing_id'], ['things.id'], name=op.f('fk_thing_photos_thing_id_things'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_thing_photos')),
-    sa.UniqueConstraint('content_hash', name=op.f('uq_thing_photos_content_hash'))
+    sa.UniqueConstraint('thing_id', 'content_hash', name=op.f('uq_thing_photos_thing_id_content_hash'))
     )
     with op.batch_alter_table('thing_photos', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_thing_photos_thing_id'), ['thing_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_thing_photos_content_hash'), ['content_hash'], unique=False)
 
     op.create_table('thing_waitlist',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -152,7 +152,7 @@ def downgrade():
 
     op.drop_table('thing_waitlist')
     with op.batch_alter_table('thing_photos', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_thing_photos_thing_id'))
+        batch_op.drop_index(batch_op.f('ix_thing_photos_content_hash'))
 
     op.drop_table('thing_photos')
     with op.batch_alter_table('thing_keepers', schema=None) as batch_op:
