@@ -140,3 +140,22 @@ def test_deleting_an_account_withdraws_things_and_frees_places(app):
                 handler(bruno)
         assert db.session.get(ThingRow, ids["thing"]).withdrawn
     assert reservation(app, pending).status == "declined"
+
+
+def test_the_demo_library_has_things_in_every_state(app):
+    from app.cli import seed_demo
+    from app.lending.models import Thing as ThingRow
+
+    with app.app_context():
+        seed_demo()
+        rows = db.session.scalars(select(Reservation)).all()
+        today = things.today_in(rows[0].thing.circle)
+        states = {r.status for r in rows}
+        assert {"requested", "accepted", "out"} <= states
+        assert any(loans.is_overdue(r, today) for r in rows)
+        assert any(r.status == "out" and not loans.is_overdue(r, today) for r in rows)
+        assert any(r.gathering_id for r in rows)
+        assert db.session.scalar(select(WaitEntry.id).where(WaitEntry.status == "waiting"))
+        statuses = set(db.session.scalars(select(ThingRow.status)))
+        assert {"available", "repair"} <= statuses
+        assert db.session.scalar(select(ThingRow.id).where(ThingRow.circle_owned.is_(True)))
