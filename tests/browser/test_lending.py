@@ -67,3 +67,46 @@ def test_list_ask_accept_hand_over_and_return(browser, demo_site, neighbour, jav
     expect(owner.locator("main")).to_contain_text("No requests yet.")
     gus.goto("/lending/mine")
     expect(gus.locator("main")).not_to_contain_text(name)
+
+
+def test_ask_for_a_thing_by_keyboard(browser, demo_site, demo_app):
+    """Tab to the request form, type the dates into the native date inputs, send with Enter."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.lending.models import Thing
+
+    with demo_app.app_context():
+        ladder = db.session.scalar(select(Thing.id).where(Thing.name == "Ladder (3 m)"))
+        db.session.remove()
+    page = signed_in_context(browser, demo_site, "gus@example.org",
+                             locale="en-US").new_page()
+    page.goto(f"/c/elm-street/library/{ladder}")
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.id") == "start_date":
+            break
+    else:
+        pytest.fail("Tab never reached the first day")
+    first = dt.date.today() + dt.timedelta(days=40)
+    def type_date(field: str, day: dt.date) -> None:
+        # The native input's segments (month, day, year) take the digits in turn;
+        # Tab may first walk the input's own segments, then goes on to the next field.
+        page.keyboard.type(day.strftime("%m%d%Y"))
+        assert page.locator(f"#{field}").input_value() == day.isoformat()
+        for _ in range(4):
+            if page.evaluate("document.activeElement.id") != field:
+                break
+            page.keyboard.press("Tab")
+
+    type_date("start_date", first)
+    assert page.evaluate("document.activeElement.id") == "end_date"
+    type_date("end_date", first + dt.timedelta(days=1))
+    assert page.evaluate("document.activeElement.id") == "message"
+    page.keyboard.type("Gutters, by keyboard")
+    while page.evaluate("document.activeElement.tagName") != "BUTTON":
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent").strip() == "Ask to borrow it"
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_contain_text("Asked. You will hear by mail when the owner answers.")
+    expect(page.locator("main")).to_contain_text(first.isoformat())
