@@ -16,6 +16,7 @@ def init_app(app, areas) -> None:
     areas.on_account_deleted(leaving.account_deleted, warning=leaving.deletion_warning)
     areas.panel("gathering", panels.gathering_handovers, order=40)
     areas.panel("home", panels.home_things, order=40)
+    areas.panel("circle", panels.circle_library, order=40)
     areas.notice("lending_request", N_("someone asks to borrow a thing you lend, or answers your request"),
                  "lending")
     areas.notice("lending_offer", N_("a thing you wait for is free for you"), "lending")

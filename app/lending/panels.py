@@ -22,3 +22,8 @@ def home_things(user, circles):
     """A link to "My things", and requests that wait for my answer."""
     waiting = queries.waiting_for_answer(user)
     return render_template("lending/partials/home.html", waiting=waiting)
+
+
+def circle_library(circle, membership):
+    """On the circle's overview: the way to its library (no query: the overview stays light)."""
+    return render_template("lending/partials/circle.html", circle=circle)
