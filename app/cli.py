@@ -92,6 +92,9 @@ def _seed(scale: int, password_hash: str) -> list[tuple[str, str]]:
         circles.update_settings(circle, founder, members_can_invite=True)
         db.session.flush()
         _plan_gatherings(circle, residents, elm=index == 0)
+        if index == 0:  # lending: Elm Street's library of things
+            from .lending.demo import seed_library
+            seed_library(circle, residents, scale)
         if index == 0 and scale > 1:
             people += _grow(circle, founder, scale, password_hash)
     db.session.flush()

@@ -15,4 +15,7 @@ PAGES = [
     ("members", "/c/elm-street/members", True),
     ("log", "/c/elm-street/log", True),
     ("sign in", "/auth/login", False),
+    ("library", "/c/elm-street/library", True),
+    ("a thing", "/c/elm-street/library/1", True),
+    ("my things", "/lending/mine", True),
 ]

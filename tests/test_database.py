@@ -25,6 +25,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import (CheckConstraint, Column, ForeignKey, ForeignKeyConstraint, Integer, MetaData,
                         PrimaryKeyConstraint, Table, UniqueConstraint, func, insert, inspect, select, text)
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, StatementError
 
@@ -74,12 +75,16 @@ def migrated_app(database_factory, mailbox, tmp_path_factory):
         db.engine.dispose()
 
 
-def declared_names(table: Table) -> set[tuple[str, str]]:
-    """(kind, name) of every named constraint and index the model declares."""
+def declared_names(table: Table, dialect: str) -> set[tuple[str, str]]:
+    """(kind, name) of every named constraint and index the model declares
+    for this database (an exclusion constraint is PostgreSQL's only)."""
     kinds = {PrimaryKeyConstraint: "pk", UniqueConstraint: "uq", CheckConstraint: "ck",
-             ForeignKeyConstraint: "fk"}
+             ForeignKeyConstraint: "fk", ExcludeConstraint: "ex"}
     names = set()
     for constraint in table.constraints:
+        only = getattr(constraint, "_ddl_if", None)
+        if only is not None and only.dialect and only.dialect != dialect:
+            continue
         kind = kinds[type(constraint)]
         assert constraint.name, f"{table.name}: unnamed {kind} constraint {constraint!r}"
         names.add((kind, str(constraint.name)))
@@ -118,6 +123,11 @@ def reflected_names(conn, table_name: str) -> set[tuple[str, str]]:
             # PostgreSQL also lists the index behind each unique constraint.
             names |= {("ix", i["name"]) for i in inspector.get_indexes(table_name)
                       if not i.get("duplicates_constraint")}
+            # Exclusion constraints (SQLAlchemy does not reflect them), with their definition
+            # compared in test_exclusion_constraints_match_the_models.
+            names |= {("ex", row[0]) for row in conn.exec_driver_sql(
+                "SELECT conname FROM pg_constraint WHERE contype = 'x' AND conrelid = %(t)s::regclass",
+                {"t": table_name})}
     pk = inspector.get_pk_constraint(table_name)
     if pk["constrained_columns"]:
         names.add(("pk", pk["name"]))
@@ -156,12 +166,27 @@ def test_migrations_create_exactly_the_models(migrated_app):
                 "alembic_version"}
             declared_checks = 0
             for table in db.metadata.sorted_tables:
-                declared = declared_names(table)
+                declared = declared_names(table, conn.dialect.name)
                 declared_checks += sum(kind == "ck" for kind, _ in declared)
                 assert reflected_names(conn, table.name) == declared, (
                     f"{table.name}: migrated database (left) vs models (right)")
             # The comparison is not vacuous: the models do declare CHECK constraints.
             assert declared_checks > 0
+
+
+def test_exclusion_constraints_match_the_models(migrated_app, app):
+    """The migration's hand-written exclusion constraint is the model's, word
+    for word as PostgreSQL reads it back, on the migrated and the created schema."""
+    if is_sqlite(migrated_app):
+        pytest.skip("exclusion constraints are PostgreSQL's")
+    definition = ("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'x' "
+                  "ORDER BY conname")
+    with migrated_app.app_context(), db.engine.connect() as conn:
+        migrated = conn.exec_driver_sql(definition).all()
+    with app.app_context(), db.engine.connect() as conn:
+        created = conn.exec_driver_sql(definition).all()
+    assert migrated == created
+    assert [name for name, _ in migrated] == ["ex_reservations_no_overlap"]
 
 
 def test_migrations_downgrade_to_nothing_and_upgrade_again(migrated_app):

@@ -70,6 +70,7 @@ from app.tokens import new_token
 from .circles_helpers import add_member, make_circle
 from .gatherings_helpers import WHEN, days_ahead, email, make_gathering
 from .helpers import PASSWORD, csrf_token, login, make_user
+from .lending_helpers import LENDING_BASELINES, LENDING_PATHS, lending_sweep_world
 from .test_access import CIRCLE_ROUTES, EXEMPT
 
 # test_access keeps these two tables equal to the url_map's endpoints.
@@ -227,6 +228,8 @@ BASELINES: dict[str, Callable[[dict, int], dict]] = {
     "GuestForm": lambda w, n: {"name": "Gina", "email": f"guest{n}@example.org"},
 }
 
+BASELINES.update(LENDING_BASELINES)
+
 # Fields that matter only together with another value: sent with it.
 WITH = {"NewGatheringForm": {"until": {"repeat": "weekly"}, "interval": {"repeat": "weekly"},
                              "setpos": {"repeat": "monthly_weekday"}}}
@@ -280,13 +283,15 @@ def build_world(app) -> dict:
             repair, made = series.create_series(elm, people["Ada"], freq="weekly", title="Repair café",
                                                 starts_local=starts, ends_local=starts + dt.timedelta(hours=2))
             ours, mine = feeds.make_feed(people["Ada"], elm), feeds.make_feed(people["Bruno"])
+        lending = lending_sweep_world(elm, people["Ada"], people["Bruno"])
         return {n: u.id for n, u in people.items()} | {
             "elm": elm.id, "harbour": harbour.id, "harbour_link": harbour_link, "chiara_membership": chiara_membership,
             "invitation": db.session.scalar(select(Invitation.id).where(
                 Invitation.circle_id == elm.id)), "notice": notice,
             "request": db.session.scalar(select(JoinRequest.id)), "soup": soup.id, "asking": asking.id,
             "guest": guest_raw, "slot": slot.id, "public": public, "yesterday": yesterday.id, "came": came.id,
-            "series": repair.id, "occurrence": made[0].id, "feed_ours": ours.token, "feed_mine": mine.token}
+            "series": repair.id, "occurrence": made[0].id, "feed_ours": ours.token, "feed_mine": mine.token,
+            "lending": lending}
 
 
 def mint(app, user_id: int, purpose: str, email: str | None = None) -> str:
@@ -321,6 +326,7 @@ def path_values(app, w: dict, endpoint: str) -> dict:
                                                      email=f"una-{uuid.uuid4().hex[:8]}@example.org")},
         "auth.undo_email_change": lambda: {"token": mint(app, w["Rosa"], "undo")},
     }
+    values |= w["lending"] | LENDING_PATHS.get(endpoint, {})
     return values | special.get(endpoint, dict)()
 
 

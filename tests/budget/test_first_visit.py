@@ -58,6 +58,36 @@ def _twice(visit) -> str:
     return f"; fetched twice (the worker's precache missed the HTTP cache): {again}" if again else ""
 
 
+PHOTO_BYTES = 40_000  # the photos of things one page loads
+THUMBNAIL_BYTES = 8_000
+EAGER_THUMBNAILS = 4
+
+
+def test_photos_have_a_budget_of_their_own(visits):
+    """Photos of things are counted apart from the requests above: at most 40 KB
+    a page, each thumbnail at most 8 KB, at most 4 thumbnails loaded eagerly
+    (the rest ``loading=lazy``)."""
+    over = [f"  {v.url}: {sum(t.bytes for t in v.photos):,} bytes of photos\n    {_describe(v.photos)}"
+            for v in visits if sum(t.bytes for t in v.photos) > PHOTO_BYTES]
+    assert not over, "pages over their photo budget:\n" + "\n".join(over)
+    thumbnails = [t for v in visits for t in v.photos if t.url.split("?")[0].endswith("-s.webp")]
+    assert thumbnails, "no page of the demo loaded a thumbnail"
+    assert all(t.bytes <= THUMBNAIL_BYTES for t in thumbnails), _describe(thumbnails)
+
+
+def test_at_most_four_thumbnails_load_eagerly(site):
+    import re
+
+    from ..crawl import decoded
+
+    for who, page in site.one_per_route():
+        if page.status != 200 or "text/html" not in page.headers.get("Content-Type", ""):
+            continue
+        images = re.findall(r"<img\b[^>]*>", decoded(page))
+        eager = [i for i in images if "/library/photos/" in i and 'loading="lazy"' not in i]
+        assert len(eager) <= EAGER_THUMBNAILS, (page.url, eager)
+
+
 def test_the_first_visit_loads_the_page(visits):
     for v in visits:
         documents = [t for t in v.first if t.kind == "page" and t.resource == "Document"]
