@@ -137,5 +137,5 @@ def test_one_primary_action_per_page_and_each_big_enough_to_tap(browser, demo_si
             crowded.append((path, [p["text"] for p in primary]))
         small += [(path, p) for p in primary if p["width"] < 44 or p["height"] < 44]
     context.close()
-    assert crowded == []
+    assert crowded == [], "\n".join(map(str, crowded))
     assert small == []
