@@ -4,6 +4,7 @@ time, once (run it from cron every few minutes; running it twice changes nothing
 import click
 
 from ..database import write_unit
+from ..mail import deliver_pending
 from . import bp, domain
 
 bp.cli.short_help = "Talk commands."
@@ -14,4 +15,6 @@ def close_command():
     """Record the results of proposals whose closing time has passed."""
     with write_unit():
         closed = domain.close_due()
+    if closed:
+        deliver_pending()  # what the unit queued; `flask mail send` retries failures
     click.echo(f"closed {len(closed)} proposal(s)")

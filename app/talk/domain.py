@@ -184,18 +184,18 @@ def open_proposal(discussion: Discussion, author: User, *, kind: str, title: str
     if kind == "time_poll":
         options = [o for o in options if o is not None]
         if len(set(options)) != len(options):
-            raise TalkError(_("The same time is there twice: offer different times."), "options")
+            raise TalkError(_("The same time is there twice: offer different times."), "option1")
         if len(options) < 2:
-            raise TalkError(_("Offer at least two times to choose from."), "options")
+            raise TalkError(_("Offer at least two times to choose from."), "option1")
         for option in options:
             try:
                 _wall, starts_at = localize(option, circle.time_zone)
             except (RuleError, OverflowError, ValueError):
-                raise TalkError(_("One of the times cannot be used: choose another."), "options")
+                raise TalkError(_("One of the times cannot be used: choose another."), "option1")
             if starts_at <= now:
-                raise TalkError(_("One of the times has passed: offer times still to come."), "options")
+                raise TalkError(_("One of the times has passed: offer times still to come."), "option1")
             if starts_at > now + dt.timedelta(days=3650):
-                raise TalkError(_("One of the times is too far ahead."), "options")
+                raise TalkError(_("One of the times is too far ahead."), "option1")
         open_results = True  # a poll for when to meet is read as it fills
     elif kind not in CHOICES:
         raise TalkError(_("Choose how the circle decides."), "kind")
@@ -260,7 +260,7 @@ def answer_poll(proposal_id: int, user: User, answers: dict[int, str]) -> None:
     proposal = _lock_open(proposal_id, user)
     option_ids = set(db.session.scalars(select(PollOption.id).where(PollOption.proposal_id == proposal.id)))
     if not answers or set(answers) - option_ids or any(c not in POLL_CHOICES for c in answers.values()):
-        raise TalkError(_("Answer each time with yes, if need be, or no."), "options")
+        raise TalkError(_("Answer each time with yes, if need be, or no."), "option1")
     mine = {a.option_id: a for a in db.session.scalars(select(PollAnswer).where(
         PollAnswer.option_id.in_(option_ids), PollAnswer.user_id == user.id))}
     for option_id, choice in answers.items():

@@ -44,7 +44,7 @@ class ProposalForm(Form):
     duration = IntegerField(_l("How long, in minutes"), default=120,
                             validators=[Optional(), NumberRange(15, 1440, _l("Between 15 and 1440 minutes."))])
 
-    def options(self):
+    def times(self):
         return [f.data for f in (self.option1, self.option2, self.option3, self.option4) if f.data is not None]
 
 

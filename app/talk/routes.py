@@ -249,7 +249,7 @@ def new_proposal(circle, membership, discussion_id):
                 proposal = domain.open_proposal(
                     item, current_user, kind=form.kind.data, title=form.title.data, body=form.body.data or "",
                     closes_local=form.closes_local.data, quorum=form.quorum.data,
-                    open_results=form.open_results.data, options=form.options(),
+                    open_results=form.open_results.data, options=form.times(),
                     duration_minutes=form.duration.data or 120)
         except TalkError as error:
             show_error(form, error)
