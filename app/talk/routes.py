@@ -110,8 +110,7 @@ def _too_fast(discussion_id: int) -> bool:
     return not limiter.limiter.hit(item, "talk-reply", str(current_user.id), str(discussion_id))
 
 
-def _post_reply(circle, membership, discussion_id: int, make_discussion=None):
-    form = ReplyForm()
+def _post_reply(circle, membership, discussion_id: int, form, make_discussion=None):
     status = 200
     if not form.validate_on_submit():
         status = 422
@@ -143,7 +142,7 @@ def _post_reply(circle, membership, discussion_id: int, make_discussion=None):
 @circle_page()
 def reply(circle, membership, discussion_id):
     item = _discussion(circle, discussion_id)
-    answer = _post_reply(circle, membership, item.id)
+    answer = _post_reply(circle, membership, item.id, ReplyForm())
     if not isinstance(answer, tuple):
         return answer
     item, form, status = answer
@@ -166,7 +165,7 @@ def gathering_reply(circle, membership, gathering_id):
     the discussion is made with its first reply."""
     gathering = _gathering(circle, gathering_id)
     existing = queries.discussion_of_gathering(gathering.id)
-    answer = _post_reply(circle, membership, existing.id if existing else None,
+    answer = _post_reply(circle, membership, existing.id if existing else None, ReplyForm(),
                          make_discussion=None if existing else lambda: domain.discussion_of_gathering(gathering))
     if not isinstance(answer, tuple):
         return answer
@@ -337,6 +336,9 @@ def poll(circle, membership, proposal_id):
             if not (number.isascii() and number.isdigit()) or len(number) > 9:
                 abort(400)
             answers[int(number)] = value
+    if not answers:
+        flash(_("Nothing was chosen, so nothing changed."), "warning")
+        return _back_to(circle, item.id)
     try:
         with write_unit():
             domain.answer_poll(item.id, current_user, answers)
