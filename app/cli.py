@@ -18,7 +18,8 @@ from .extensions import db
 from .gatherings import domain as gatherings
 from .gatherings import guests, seats, slots
 from .gatherings import series as gathering_series
-from .gatherings.models import Answer
+from .gatherings.models import Answer, Gathering
+from .talk import demo as talk_demo
 
 DEMO_PASSWORD = "bring-a-dish-and-a-friend"
 
@@ -92,6 +93,8 @@ def _seed(scale: int, password_hash: str) -> list[tuple[str, str]]:
         circles.update_settings(circle, founder, members_can_invite=True)
         db.session.flush()
         _plan_gatherings(circle, residents, elm=index == 0)
+        talk_demo.seed(circle, residents, elm=index == 0, scale=scale, gathering=db.session.scalar(
+            select(Gathering).where(Gathering.circle_id == circle.id, Gathering.title == "Soup evening")))
         if index == 0 and scale > 1:
             people += _grow(circle, founder, scale, password_hash)
     db.session.flush()

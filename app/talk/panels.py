@@ -12,10 +12,10 @@ from .forms import ReplyForm
 def gathering(gathering, circle, membership):
     """A gathering's own discussion, on its page: the last replies and a reply form."""
     discussion = queries.discussion_of_gathering(gathering.id)
-    replies = queries.last_replies(discussion) if discussion else []
-    total = queries.reply_count(discussion) if discussion else 0
+    # One more than shown tells whether there are more, without counting them.
+    replies = queries.last_replies(discussion, 4) if discussion else []
     return render_template("talk/panels/gathering.html", gathering=gathering, circle=circle,
-                           discussion=discussion, replies=replies, more=total > len(replies),
+                           discussion=discussion, replies=replies[-3:], more=len(replies) > 3,
                            form=ReplyForm(formdata=None))
 
 

@@ -84,10 +84,6 @@ def last_replies(discussion: Discussion, n: int = 3) -> list[Reply]:
     return rows[::-1]
 
 
-def reply_count(discussion: Discussion) -> int:
-    return db.session.scalar(select(func.count(Reply.id)).where(Reply.discussion_id == discussion.id)) or 0
-
-
 # --- proposals -------------------------------------------------------------------------
 
 def positions(proposal: Proposal) -> list[Position]:
