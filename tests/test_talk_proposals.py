@@ -243,3 +243,20 @@ def test_home_and_overview_show_what_waits_for_me(app):
     assert "Buy a ladder" in seen(bruno.get("/c/elm-street/"))
     position(app, proposal, "Bruno", "consent")
     assert "Buy a ladder" not in seen(bruno.get("/"))
+
+
+def test_review_dates_are_ready_for_the_circle_calendar(app):
+    """The entries the circle's feed will show once feeds.py takes other areas' events."""
+    from app.talk.calendar import review_entries
+
+    ids = neighbourhood(app)
+    proposal = propose(app, start(app, ids), who="Bruno")
+    review = dt.date.today() + dt.timedelta(days=90)
+    with later(4):
+        close(app)
+        post(signed_in(app, "Bruno"), f"/c/elm-street/proposals/{proposal}/outcome",
+             {"outcome": "Green.", "review_on": review.isoformat()})
+    with app.test_request_context():
+        entries = review_entries(ids["circle"], "elm-street")
+    assert [(e.day, e.summary) for e in entries] == [(review, "Review: Paint the shed green")]
+    assert entries[0].url.endswith(f"/c/elm-street/proposals/{proposal}")

@@ -184,3 +184,25 @@ def test_the_watch_sees_what_a_payload_would_do(browser, demo_site):
     page.wait_for_load_state("networkidle")
     assert injected(page) and watch.dialogs == ["control"] and any("/xss/control" in u for u in watch.requests)
     context.close()
+
+
+def test_reply_by_keyboard(browser, demo_site, demo_app):
+    """Tab to the reply box, write, Tab to the button, Enter."""
+    member = make_account(demo_app, f"{unique('keys')}@example.org", name="Kai", circle="elm-street")
+    context = signed_in_context(browser, demo_site, member)
+    page = context.new_page()
+    page.goto("/c/elm-street/talk/2")
+
+    def tab_to(selector: str, limit: int = 80) -> None:
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+                return
+        raise AssertionError(f"Tab never reached {selector}")
+
+    tab_to("#body")
+    page.keyboard.type("Typed by keyboard.")
+    tab_to("#reply-form button[type=submit]", limit=5)
+    page.keyboard.press("Enter")
+    expect(page.locator("#replies")).to_contain_text("Typed by keyboard.")
+    context.close()
