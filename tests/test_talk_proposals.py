@@ -149,7 +149,7 @@ def test_flask_talk_close_records_once_and_tells_the_members(app, mailbox):
         assert "closed 0 proposal(s)" in runner.invoke(args=["talk", "close"]).output
         assert proposal_row(app, proposal).closed_at == recorded.closed_at
     subjects = [m["Subject"] for m in mailbox.to(email("Dmitri"))]
-    assert subjects == ["Closed: Paint the shed green"]
+    assert subjects == ["A proposal in Elm Street: Paint the shed green", "Closed: Paint the shed green"]
     assert "passed: 3 of 6 took part, quorum 50%, no blocks" in mailbox.last(email("Dmitri")).get_content()
 
 
@@ -260,3 +260,19 @@ def test_review_dates_are_ready_for_the_circle_calendar(app):
         entries = review_entries(ids["circle"], "elm-street")
     assert [(e.day, e.summary) for e in entries] == [(review, "Review: Paint the shed green")]
     assert entries[0].url.endswith(f"/c/elm-street/proposals/{proposal}")
+
+
+def test_those_without_a_position_are_reminded_once_a_day_before_closing(app, mailbox):
+    ids = neighbourhood(app)
+    proposal = propose(app, start(app, ids))
+    position(app, proposal, "Bruno", "consent")
+    runner = app.test_cli_runner()
+    assert "reminded about 0" in runner.invoke(args=["talk", "close"]).output  # three days ahead: not yet
+    with later(2.5):
+        assert "reminded about 1" in runner.invoke(args=["talk", "close"]).output
+        assert "reminded about 0" in runner.invoke(args=["talk", "close"]).output
+    def reminders(name):
+        return [m["Subject"] for m in mailbox.to(email(name)) if m["Subject"].startswith("Closes")]
+
+    assert reminders("Dmitri") == ["Closes within a day: Paint the shed green"]
+    assert reminders("Bruno") == []  # he has taken his position

@@ -18,6 +18,8 @@ def init_app(app, areas) -> None:
     areas.panel("gathering", panels.gathering, order=60)
     areas.panel("circle", panels.circle, order=40)
     areas.panel("home", panels.home, order=40)
+    areas.notice("talk_opened", N_("a proposal opens in your circle"), "talk")
+    areas.notice("talk_closing", N_("a proposal closes within a day and you have not taken a position"), "talk")
     areas.notice("talk_mention", N_("someone names you with @ in a discussion"), "talk")
     areas.notice("talk_closed", N_("a proposal you could take part in closes, with its result"), "talk")
     areas.offer(N_("Discussions and proposals with reasons and a closing time: no likes, no ranking"), order=20)

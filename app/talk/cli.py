@@ -12,9 +12,11 @@ bp.cli.short_help = "Talk commands."
 
 @bp.cli.command("close")
 def close_command():
-    """Record the results of proposals whose closing time has passed."""
+    """Record the results of proposals whose closing time has passed, and
+    remind those without a position of proposals closing within a day."""
     with write_unit():
         closed = domain.close_due()
-    if closed:
+        reminded = domain.remind_closing()
+    if closed or reminded:
         deliver_pending()  # what the unit queued; `flask mail send` retries failures
-    click.echo(f"closed {len(closed)} proposal(s)")
+    click.echo(f"closed {len(closed)} proposal(s), reminded about {len(reminded)}")

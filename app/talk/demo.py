@@ -51,14 +51,14 @@ def seed(circle, residents, elm: bool, scale: int = 1, gathering=None) -> None:
     domain.reply(bench.id, others[1], "Green would match the bins.")
     paint = domain.open_proposal(bench, host, kind="consensus", title="Paint the courtyard bench green",
                                  body="Two coats, on a dry Saturday. The co-op donates the paint.",
-                                 closes_local=_in(5, zone), quorum=50)
+                                 closes_local=_in(5, zone), quorum=50, tell=False)
     domain.take_position(paint.id, others[1], "agree")
     domain.take_position(paint.id, others[2], "abstain", "I don't mind the colour.")
 
     quiet = domain.start_discussion(circle, others[1], "Quiet hours in the courtyard",
                                     "Some of us start work at six.")
     hours = domain.open_proposal(quiet, others[1], kind="consent", title="Quiet in the courtyard from 22:00",
-                                 closes_local=_in(1, zone), quorum=50)
+                                 closes_local=_in(1, zone), quorum=50, tell=False)
     for person in (host, others[0], others[1]):
         domain.take_position(hours.id, person, "consent")
     _close_now(hours)
@@ -70,7 +70,7 @@ def seed(circle, residents, elm: bool, scale: int = 1, gathering=None) -> None:
     poll = domain.open_proposal(summer, others[2], kind="time_poll", title="When do we plan the summer party?",
                                 closes_local=_in(1, zone), options=[_in(8, zone, 18), _in(9, zone, 18),
                                                                     _in(10, zone, 11)],
-                                duration_minutes=90)
+                                duration_minutes=90, tell=False)
     options = list(db.session.scalars(select(PollOption.id).where(PollOption.proposal_id == poll.id)
                                       .order_by(PollOption.starts_local)))
     for person, answers in ((host, ("yes", "no", "maybe")), (others[0], ("maybe", "yes", "yes")),

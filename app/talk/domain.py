@@ -169,7 +169,8 @@ def check_closing(closes_local: dt.datetime, zone: str, now: dt.datetime | None 
 
 def open_proposal(discussion: Discussion, author: User, *, kind: str, title: str, body: str = "",
                   closes_local: dt.datetime, quorum: int | None = None, open_results: bool = False,
-                  options: list[dt.datetime] = (), duration_minutes: int | None = None) -> Proposal:
+                  options: list[dt.datetime] = (), duration_minutes: int | None = None,
+                  tell: bool = True) -> Proposal:
     """Open a proposal; the members of the circle right now are those who may
     take a position (a snapshot: people who join later cannot).
 
@@ -214,6 +215,14 @@ def open_proposal(discussion: Discussion, author: User, *, kind: str, title: str
     discussion = lock(Discussion, discussion.id)
     discussion.last_activity_at = now
     mention(circle, author, body, discussion)
+    if tell:
+        url = external_url("talk.proposal", slug=circle.slug, proposal_id=proposal.id)
+        for user in db.session.scalars(select(User).where(User.id.in_(member_ids), User.id != author.id)):
+            if user.email:
+                queue_mail(user.email, _("A proposal in %(circle)s: %(title)s", circle=circle.name,
+                                         title=proposal.title),
+                           "talk/mail/opened.txt", user=user, proposal=proposal, circle=circle, author=author,
+                           url=url)
     return proposal
 
 
@@ -311,6 +320,36 @@ def close_due(now: dt.datetime | None = None) -> list[int]:
         closed.append(proposal.id)
         _tell_closed(proposal)
     return closed
+
+
+def remind_closing(now: dt.datetime | None = None) -> list[int]:
+    """Tell each member who could take part and has not, once, when a proposal
+    closes within a day. Returns the ids of the proposals reminded about now."""
+    now = now or utcnow()
+    reminded = []
+    for proposal_id in db.session.scalars(select(Proposal.id).where(
+            Proposal.closed_at.is_(None), Proposal.reminded_at.is_(None), Proposal.closes_at > now,
+            Proposal.closes_at <= now + dt.timedelta(hours=24))).all():
+        proposal = lock(Proposal, proposal_id)
+        if proposal.reminded_at is not None:
+            continue
+        proposal.reminded_at = now
+        reminded.append(proposal.id)
+        circle = db.session.get(Circle, proposal.circle_id)
+        if proposal.kind == "time_poll":
+            answered = select(PollAnswer.user_id).join(PollOption, PollOption.id == PollAnswer.option_id).where(
+                PollOption.proposal_id == proposal.id)
+        else:
+            answered = select(Position.user_id).where(Position.proposal_id == proposal.id)
+        url = external_url("talk.proposal", slug=circle.slug, proposal_id=proposal.id)
+        for user in db.session.scalars(
+                select(User).join(Elector, Elector.user_id == User.id)
+                .join(Membership, (Membership.user_id == User.id) & (Membership.circle_id == circle.id))
+                .where(Elector.proposal_id == proposal.id, User.id.not_in(answered))):
+            if user.email:
+                queue_mail(user.email, _("Closes within a day: %(title)s", title=proposal.title),
+                           "talk/mail/closing.txt", user=user, proposal=proposal, circle=circle, url=url)
+    return reminded
 
 
 def _tell_closed(proposal: Proposal) -> None:

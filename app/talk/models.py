@@ -99,6 +99,8 @@ class Proposal(db.Model):
     # Recorded once, by `flask talk close`; before that a page computes it.
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     result: Mapped[dict | None] = mapped_column(JSON)
+    # When those without a position were told it closes within a day (once).
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     outcome_source: Mapped[str] = mapped_column(Text, default="")
     outcome_html: Mapped[str] = mapped_column(Text, default="")
     review_on: Mapped[dt.date | None] = mapped_column()

@@ -55,6 +55,7 @@ def upgrade():
     sa.Column('duration_minutes', sa.Integer(), nullable=True),
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('result', sa.JSON(), nullable=True),
+    sa.Column('reminded_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('outcome_source', sa.Text(), nullable=False),
     sa.Column('outcome_html', sa.Text(), nullable=False),
     sa.Column('review_on', sa.Date(), nullable=True),
