@@ -51,14 +51,23 @@ def test_list_is_in_time_order_of_the_last_word(app):
 def test_reply_with_htmx_appends_in_place_and_refreshes_the_form_and_pages(app):
     ids = neighbourhood(app)
     discussion = start(app, ids)
+    earlier = say(app, discussion, "Chiara", "Who brings chairs?")
     bruno = signed_in(app, "Bruno")
-    response = post(bruno, talk_path(ids, f"/{discussion}/reply"), {"body": "I can bring chairs."}, headers=HX)
+    shown = bruno.get(talk_path(ids, f"/{discussion}")).get_data(as_text=True)
+    assert '<span class="tag">new</span>' in shown and 'name="seen" value="0"' in shown
+    response = post(bruno, talk_path(ids, f"/{discussion}/reply"), {"body": "I can bring chairs.", "seen": "0"},
+                    headers=HX)
     assert response.status_code == 200
     body = response.get_data(as_text=True)
     assert body.lstrip().startswith('<li id="reply-')
     assert "I can bring chairs." in body
     assert re.search(r'<form id="reply-form"[^>]*data-hx-swap-oob="true"', body)
     assert 'id="reply-pages"' in body and "Your reply is added." in body
+    # Chiara's reply, new when the page was shown, comes back read, as a reload shows it.
+    again = re.search(rf'<li id="reply-{earlier}" data-hx-swap-oob="true">(.*?)</li>', body, re.DOTALL)
+    assert again and "Who brings chairs?" in again.group(1) and 'class="tag"' not in again.group(1)
+    assert '<div id="mark-read" data-hx-swap-oob="true"></div>' in body
+    assert '<span class="tag">new</span>' not in bruno.get(talk_path(ids, f"/{discussion}")).get_data(as_text=True)
     assert "<html" not in body
 
 

@@ -119,6 +119,10 @@ def _post_reply(circle, membership, discussion_id: int, form, make_discussion=No
                               "Your words are still here; send them in a minute.")]
         status = 429
     else:
+        # What the page showed as new (its form says from where): the htmx
+        # answer takes those marks away, as a reload would.
+        seen = request.form.get("seen", "")
+        was_read = int(seen) if seen.isascii() and seen.isdigit() and len(seen) < 10 else 0
         try:
             with write_unit():
                 if make_discussion is not None:
@@ -131,7 +135,7 @@ def _post_reply(circle, membership, discussion_id: int, form, make_discussion=No
     if status == 200:
         if is_partial_request():
             context = _discussion_context(circle, membership, item, page=None)
-            return render_template("talk/partials/replied.html", new=new, **context)
+            return render_template("talk/partials/replied.html", new=new, was_read=was_read, **context)
         return redirect(url_for("talk.discussion", slug=circle.slug, discussion_id=item.id, page=None)
                         + f"#reply-{new.id}", 303)
     return item, form, status

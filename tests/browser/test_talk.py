@@ -73,6 +73,19 @@ def test_a_reply_with_htmx_is_appended_in_place(browser, demo_site, demo_app):
     page.fill("#title", unique("Chairs for the party"))
     page.fill("#body", "Who can bring chairs?")
     submit(page)
+    # A neighbour answers first: new to Tala until she replies.
+    with demo_app.app_context():
+        from app.auth.models import User
+        from app.database import write_unit
+        from app.extensions import db
+        from app.talk import domain
+
+        ada = db.session.scalar(db.select(User).where(User.email == "ada@example.org"))
+        with write_unit():
+            domain.reply(int(page.url.rsplit("/", 1)[1].split("?")[0]), ada, "I have six in the cellar.")
+        db.session.remove()
+    page.reload()
+    expect(page.locator("#replies .tag")).to_have_text("new")
     page.evaluate(MARK)
     page.fill("#body", "I can bring **four**.")
     page.locator("#reply-form button[type=submit]").click()
@@ -80,13 +93,14 @@ def test_a_reply_with_htmx_is_appended_in_place(browser, demo_site, demo_app):
     expect(page.locator("#reply-form [role=status]")).to_contain_text("Your reply is added.")
     assert page.evaluate(NOT_RELOADED), "the reply was not made with htmx"
     assert page.input_value("#body") == ""
+    assert page.locator("#replies .tag").count() == 0, "the neighbour's reply still marked new"
     replies = page.inner_text("#replies")
     page.reload()
     assert page.inner_text("#replies") == replies
     # A mistake comes back to the form, and nothing is added.
     page.locator("#reply-form button[type=submit]").click()
     expect(page.locator("#reply-form .error").first).to_be_visible()
-    assert page.locator("#replies li").count() == 1
+    assert page.locator("#replies li").count() == 2
     context.close()
 
 
