@@ -1,9 +1,10 @@
 """Talk in a real browser: a reply with htmx is appended in place and the
 page reads as a reload would show it; without JavaScript the same form works;
 and a corpus of XSS payloads entered through every text form of the app
-(names, a circle's description and area, a gathering's title, description and
-place, a discussion, a reply, a gathering's own discussion, a proposal, a
-position's reason, an outcome) never runs: no dialog, no request to a
+(a person's name; a circle's name, description, area and join question; what
+a member offers; an invitation's note; a gathering's title, description, place,
+slot and cancel reason; a discussion, a reply and its edit, a gathering's own
+discussion, a proposal, a position's reason, an outcome) never runs: no dialog, no request to a
 payload's address, no element a payload tried to inject."""
 
 from __future__ import annotations
@@ -173,6 +174,10 @@ def test_xss_payloads_through_every_text_form_never_run(browser, demo_site, demo
     discussion = page.url.split("#")[0]
     page.fill("#body", LONG)
     submit(page, "#reply-form")
+    with page.expect_navigation():
+        page.locator("#replies li").last.get_by_role("link", name="Edit").click()
+    page.fill("#body", PAYLOADS[8] + "\n\n" + LONG)
+    submit(page)
 
     page.goto(discussion.rstrip("/") + "/propose")
     page.fill("#title", PAYLOADS[6][:120])
