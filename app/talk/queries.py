@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import datetime as dt
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 
 from ..auth.models import User
 from ..circles.models import Circle, Membership
@@ -49,29 +49,65 @@ def discussions(circle: Circle, viewer: User, page: int = 1, size: int = PAGE_SI
     return [ListedDiscussion(*row) for row in rows[:size]], len(rows) > size
 
 
+_READ_UP_TO = select(ReadMarker.last_read_reply_id).where(ReadMarker.discussion_id == bindparam("discussion_id"),
+                                                         ReadMarker.user_id == bindparam("user_id"))
+
+
 def read_up_to(discussion: Discussion, user: User) -> int:
-    return db.session.scalar(select(ReadMarker.last_read_reply_id).where(
-        ReadMarker.discussion_id == discussion.id, ReadMarker.user_id == user.id)) or 0
+    return db.session.scalar(_READ_UP_TO, {"discussion_id": discussion.id, "user_id": user.id}) or 0
+
+
+_PAGES = select(func.count(Reply.id), func.count(Reply.id).filter(Reply.id <= bindparam("read"))).where(
+    Reply.discussion_id == bindparam("discussion_id"))
 
 
 def reply_pages(discussion: Discussion, read_up_to: int, size: int = REPLIES_PER_PAGE) -> tuple[int, int]:
     """(how many pages, the page of the first unread reply), in one statement."""
-    total, read = db.session.execute(select(func.count(Reply.id), func.count(Reply.id).filter(
-        Reply.id <= read_up_to)).where(Reply.discussion_id == discussion.id)).one()
+    total, read = db.session.execute(_PAGES, {"discussion_id": discussion.id, "read": read_up_to}).one()
     pages = max(1, -(-total // size))
     return pages, min(pages, read // size + 1)
 
 
-def replies(discussion: Discussion, page: int, size: int = REPLIES_PER_PAGE) -> list[Reply]:
-    """One page of replies, oldest first, with their authors."""
-    return list(db.session.scalars(select(Reply).where(Reply.discussion_id == discussion.id)
-                                   .options(db.joinedload(Reply.author))
-                                   .order_by(Reply.id).offset((page - 1) * size).limit(size)))
+@dataclass(frozen=True, slots=True)
+class ListedReply:
+    """A reply as a page shows it: plain values from one statement (a page
+    holds fifty; ORM objects cost more than the query)."""
+    id: int
+    author_id: int | None
+    body_html: str
+    created_at: dt.datetime
+    edited_at: dt.datetime | None
+    removed_at: dt.datetime | None
+    author_name: str | None  # None: a former member
+
+    COLUMNS = ("id", "author_id", "body_html", "created_at", "edited_at", "removed_at")
 
 
-def proposals_in(discussion: Discussion) -> list[Proposal]:
-    return list(db.session.scalars(select(Proposal).where(Proposal.discussion_id == discussion.id)
-                                   .order_by(Proposal.id)))
+_REPLIES = (select(*(getattr(Reply, c) for c in ListedReply.COLUMNS),
+                   case((User.deleted_at.is_(None), User.display_name), else_=None))
+            .outerjoin(User, User.id == Reply.author_id)
+            .where(Reply.discussion_id == bindparam("discussion_id"), Reply.id >= bindparam("from_id"))
+            .order_by(Reply.id).offset(bindparam("offset")).limit(bindparam("limit")))
+
+
+def replies(discussion: Discussion, page: int, size: int = REPLIES_PER_PAGE, from_id: int = 0) -> list[ListedReply]:
+    """One page of replies, oldest first, with their authors' names."""
+    rows = db.session.execute(_REPLIES, {"discussion_id": discussion.id, "from_id": from_id,
+                                         "offset": (page - 1) * size, "limit": size})
+    return [ListedReply(*row) for row in rows]
+
+
+def reply_row(reply_id: int, discussion: Discussion) -> ListedReply:
+    return replies(discussion, 1, 1, from_id=reply_id)[0]
+
+
+_PROPOSALS_IN = (select(Proposal.id, Proposal.title, Proposal.closes_at, Proposal.closed_at)
+                 .where(Proposal.discussion_id == bindparam("discussion_id")).order_by(Proposal.id))
+
+
+def proposals_in(discussion: Discussion) -> list:
+    """(id, title, closes_at, closed_at) of each proposal made in a discussion."""
+    return db.session.execute(_PROPOSALS_IN, {"discussion_id": discussion.id}).all()
 
 
 def discussion_of_gathering(gathering_id: int) -> Discussion | None:
