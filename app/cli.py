@@ -18,7 +18,8 @@ from .extensions import db
 from .gatherings import domain as gatherings
 from .gatherings import guests, seats, slots
 from .gatherings import series as gathering_series
-from .gatherings.models import Answer
+from .gatherings.models import Answer, Gathering
+from .talk import demo as talk_demo
 
 DEMO_PASSWORD = "bring-a-dish-and-a-friend"
 
@@ -95,6 +96,8 @@ def _seed(scale: int, password_hash: str) -> list[tuple[str, str]]:
         if index == 0:  # lending: Elm Street's library of things
             from .lending.demo import seed_library
             seed_library(circle, residents, scale)
+        talk_demo.seed(circle, residents, elm=index == 0, scale=scale, gathering=db.session.scalar(
+            select(Gathering).where(Gathering.circle_id == circle.id, Gathering.title == "Soup evening")))
         if index == 0 and scale > 1:
             people += _grow(circle, founder, scale, password_hash)
     db.session.flush()

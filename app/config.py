@@ -56,6 +56,7 @@ def from_environment(instance_path: str) -> dict:
         "LIMIT_GUEST_PER_EMAIL": os.environ.get("LIMIT_GUEST_PER_EMAIL", "3 per hour"),
         "LIMIT_GUEST_PER_IP": os.environ.get("LIMIT_GUEST_PER_IP", "20 per hour"),
         "GATHERINGS_WEEKS_AHEAD": int(os.environ.get("GATHERINGS_WEEKS_AHEAD", "8")),
+        "LIMIT_REPLY_PER_DISCUSSION": os.environ.get("LIMIT_REPLY_PER_DISCUSSION", "5 per minute"),
     }
 
 
@@ -65,7 +66,7 @@ class Defaults:
     # The areas of the product, in the order they build on each other: each
     # package's init_app registers its views and what it adds to the others
     # (app/areas.py). Adding an area is adding its package name here.
-    AREAS = ["app.auth", "app.circles", "app.gatherings", "app.lending", "app.home", "app.pwa"]
+    AREAS = ["app.auth", "app.circles", "app.gatherings", "app.lending", "app.talk", "app.home", "app.pwa"]
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = 1024 * 1024  # 1 MiB: no form of ours comes near it

@@ -18,4 +18,9 @@ PAGES = [
     ("library", "/c/elm-street/library", True),
     ("a thing", "/c/elm-street/library/1", True),
     ("my things", "/lending/mine", True),
+    # Talk: the demo's first discussion has 200 more replies at bench scale
+    # (pages of 50: this is the page of the first unread reply), and an open proposal.
+    ("discussions", "/c/elm-street/talk", True),
+    ("discussion, 200 replies", "/c/elm-street/talk/1?page=3", True),
+    ("proposal", "/c/elm-street/proposals/1", True),
 ]

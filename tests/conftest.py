@@ -151,3 +151,12 @@ def make_app(app, database_url, mailbox, tmp_path, monkeypatch):
         with made_app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+# Property-based tests (hypothesis): the "ci" profile has no deadline (a busy
+# machine is not a failure) and a fixed seed (derandomize), so every run tries
+# the same inputs; no example database is written into the repository.
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("ci", deadline=None, derandomize=True, database=None)
+_hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

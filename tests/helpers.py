@@ -22,7 +22,7 @@ PASSWORD = "correct horse battery staple"
 HIGH_LIMIT = "10000 per minute"
 LIMIT_NAMES = ("LIMIT_LOGIN_PER_EMAIL", "LIMIT_LOGIN_PER_IP", "LIMIT_RESET_PER_EMAIL", "LIMIT_REGISTER_PER_IP",
                "LIMIT_REGISTER_PER_EMAIL", "LIMIT_RESEND_PER_ACCOUNT", "LIMIT_EMAIL_CHANGE_PER_ACCOUNT",
-               "LIMIT_GUEST_PER_EMAIL", "LIMIT_GUEST_PER_IP")
+               "LIMIT_GUEST_PER_EMAIL", "LIMIT_GUEST_PER_IP", "LIMIT_REPLY_PER_DISCUSSION")
 
 
 def free_port() -> int:
@@ -96,6 +96,7 @@ def cheap_config(database_url: str, mailbox: MailBox, instance_path) -> dict:
         "LIMIT_EMAIL_CHANGE_PER_ACCOUNT": HIGH_LIMIT,
         "LIMIT_GUEST_PER_EMAIL": HIGH_LIMIT,
         "LIMIT_GUEST_PER_IP": HIGH_LIMIT,
+        "LIMIT_REPLY_PER_DISCUSSION": HIGH_LIMIT,
     }
 
 

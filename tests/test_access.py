@@ -73,6 +73,22 @@ CIRCLE_ROUTES = {
     "lending.edit": "host",
     "lending.set_status": "host",
     "lending.photo": "host",
+    # Talk: "host" here is the reply's author (edit, remove; stewards remove too)
+    # or the proposal's proposer (outcome, time poll to gathering; stewards too).
+    "talk.discussions": "member",
+    "talk.new_discussion": "member",
+    "talk.discussion": "member",
+    "talk.reply": "member",
+    "talk.read": "member",
+    "talk.gathering_reply": "member",
+    "talk.new_proposal": "member",
+    "talk.proposal": "member",
+    "talk.position": "member",
+    "talk.poll": "member",
+    "talk.edit_reply": "host",
+    "talk.remove_reply": "host",
+    "talk.outcome": "host",
+    "talk.make_gathering": "host",
 }
 
 # Member routes that answer with a file, not a page that names the circle.
@@ -128,6 +144,8 @@ CONTROL_SHOWN_LATER = {
     "gatherings.decide": "a gathering that asks hosts to approve answers",
     "gatherings.attendance": "a gathering that has started",
     "gatherings.notice": "a gathering shared with people outside the circle",
+    "talk.outcome": "a proposal that has closed",
+    "talk.make_gathering": "a time poll that has closed with a time chosen",
 }
 
 HARBOUR_DESCRIPTION = "Bins go out on Tuesday night."
@@ -135,7 +153,7 @@ HARBOUR_DESCRIPTION = "Bins go out on Tuesday night."
 # gathering and slot, its people, and a join request with its question.
 # None of it may reach anyone outside the circle.
 HARBOUR_CONTENT = ("Harbour", HARBOUR_DESCRIPTION, "House meeting", "Chairs", "Chiara", "Dmitri",
-                   "Which flat?", "Flat 3")
+                   "Which flat?", "Flat 3", "Harbour bins", "I do, on Tuesdays.")
 # What only Harbour's stewards see: Eve's answer in her request to join.
 JOIN_REQUEST = "Flat 3"
 
@@ -183,6 +201,15 @@ def world(app):
                 starts_local=dt.datetime(2030, 1, 7, 19, 0), ends_local=dt.datetime(2030, 1, 7, 20, 0))
         slot = slots.add_slot(occurrence, "Chairs", 2)
         db.session.commit()
+        from app.database import write_unit
+        from app.talk import domain as talk
+
+        with write_unit():
+            talk_discussion = talk.start_discussion(harbour, chiara, "Harbour bins", "Who takes them out?")
+            talk_reply = talk.reply(talk_discussion.id, chiara, "I do, on Tuesdays.")
+            talk_proposal = talk.open_proposal(talk_discussion, chiara, kind="consent", title="Harbour bins rota",
+                                               closes_local=dt.datetime.now() + dt.timedelta(days=3))
+        ids |= {"discussion_id": talk_discussion.id, "reply_id": talk_reply.id, "proposal_id": talk_proposal.id}
         ids |= {"gathering_id": occurrence.id, "series_id": series_.id, "slot_id": slot.id,
                 "answer_id": db.session.scalar(select(Answer.id).where(Answer.gathering_id == occurrence.id))}
         dmitri = db.session.scalar(select(User).where(User.email == "dmitri@example.org"))
@@ -196,7 +223,9 @@ def url_values(world) -> dict:
             "invitation_id": world["invitation_id"], "request_id": world["request_id"],
             "decision": "approve", "gathering_id": world["gathering_id"], "series_id": world["series_id"],
             "slot_id": world["slot_id"], "answer_id": world["answer_id"], "action": "take",
-            **{k: world[k] for k in ("thing_id", "reservation_id", "entry_id", "content_hash", "size", "step")}}
+            **{k: world[k] for k in ("thing_id", "reservation_id", "entry_id", "content_hash", "size", "step")},
+            "discussion_id": world["discussion_id"], "reply_id": world["reply_id"],
+            "proposal_id": world["proposal_id"]}
 
 
 def circle_rules(app):

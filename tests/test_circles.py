@@ -354,7 +354,7 @@ def test_circle_tabs_mark_the_page_and_offer_inviting_to_those_who_may(app, clie
 
     assert tabs(client, "/c/elm-street/members") == [
         ("/c/elm-street/", "", "Overview"), ("/c/elm-street/gatherings", "", "Gatherings"),
-        ("/c/elm-street/library", "", "Library"),
+        ("/c/elm-street/talk", "", "Talk"), ("/c/elm-street/library", "", "Library"),
         ("/c/elm-street/members", ' aria-current="page"', "Members"), ("/c/elm-street/log", "", "Log"),
         ("/c/elm-street/invitations", "", "Invite")]
     assert [t[2] for t in tabs(client, "/c/elm-street/gatherings/past") if t[1]] == ["Gatherings"]
@@ -362,5 +362,5 @@ def test_circle_tabs_mark_the_page_and_offer_inviting_to_those_who_may(app, clie
     assert "Invite" not in [t[2] for t in tabs(bruno, "/c/elm-street/log")]
     post(client, "/c/elm-street/settings", {"name": "Elm Street", "time_zone": "Europe/Berlin", "language": "en",
                                             "join_mode": "open", "members_can_invite": "y"})
-    assert [t[2] for t in tabs(bruno, "/c/elm-street/log")] == ["Overview", "Gatherings", "Library", "Members", "Log",
-                                                                "Invite"]
+    assert [t[2] for t in tabs(bruno, "/c/elm-street/log")] == ["Overview", "Gatherings", "Talk", "Library", "Members",
+                                                                "Log", "Invite"]

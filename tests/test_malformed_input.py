@@ -174,7 +174,8 @@ def fields_of(app, form_class) -> dict[str, str]:
 
 
 # Raw fields a view reads itself, by name: their kind and a valid value.
-RAW_FIELDS = {"came": ("ids", lambda w: [str(w["came"])]), "which": ("choice", lambda w: "ours")}
+RAW_FIELDS = {"came": ("ids", lambda w: [str(w["came"])]), "which": ("choice", lambda w: "ours"),
+              "upto": ("int", lambda w: str(w["talk_reply"]))}
 
 
 def gathering_form(w, n) -> dict:
@@ -226,6 +227,15 @@ BASELINES: dict[str, Callable[[dict, int], dict]] = {
     "MoveForm": lambda w, n: {"to": "seated", "over_capacity": "y"},
     "SlotForm": lambda w, n: {"title": "Chairs", "needed": "2"},
     "GuestForm": lambda w, n: {"name": "Gina", "email": f"guest{n}@example.org"},
+    "DiscussionForm": lambda w, n: {"title": "Who has the key?", "body": "For the shed."},
+    "ReplyForm": lambda w, n: {"body": f"I have it ({n})."},
+    "ProposalForm": lambda w, n: {"kind": "time_poll", "title": "Garden day", "body": "Which Saturday?",
+                                  "closes_local": days_ahead(3).strftime(WHEN), "quorum": "50", "open_results": "y",
+                                  "option1": days_ahead(10).strftime(WHEN), "option2": days_ahead(17).strftime(WHEN),
+                                  "option3": "", "option4": "", "duration": "120"},
+    "PositionForm": lambda w, n: {"choice": "object", "reason": "Too bright."},
+    "OutcomeForm": lambda w, n: {"outcome": "Green it is.", "review_on": days_ahead(30).date().isoformat()},
+    "PollGatheringForm": lambda w, n: {"option": str(w["talk_option"]), "title": "Garden day", "place": "Yard"},
 }
 
 BASELINES.update(LENDING_BASELINES)
@@ -284,7 +294,8 @@ def build_world(app) -> dict:
                                                 starts_local=starts, ends_local=starts + dt.timedelta(hours=2))
             ours, mine = feeds.make_feed(people["Ada"], elm), feeds.make_feed(people["Bruno"])
         lending = lending_sweep_world(elm, people["Ada"], people["Bruno"])
-        return {n: u.id for n, u in people.items()} | {
+        talk_ids = talk_world(elm, people)
+        return talk_ids | {n: u.id for n, u in people.items()} | {
             "elm": elm.id, "harbour": harbour.id, "harbour_link": harbour_link, "chiara_membership": chiara_membership,
             "invitation": db.session.scalar(select(Invitation.id).where(
                 Invitation.circle_id == elm.id)), "notice": notice,
@@ -292,6 +303,31 @@ def build_world(app) -> dict:
             "guest": guest_raw, "slot": slot.id, "public": public, "yesterday": yesterday.id, "came": came.id,
             "series": repair.id, "occurrence": made[0].id, "feed_ours": ours.token, "feed_mine": mine.token,
             "lending": lending}
+
+
+def talk_world(elm, people) -> dict:
+    """In Elm Street: a discussion with a reply by Ada, an open proposal, and a
+    time poll that has closed (its times still to come)."""
+    from sqlalchemy import update
+
+    from app.talk import domain as talk
+    from app.talk.models import PollOption, Proposal
+
+    with write_unit():
+        discussion = talk.start_discussion(elm, people["Ada"], "Who has the key?", "For the shed.")
+        reply = talk.reply(discussion.id, people["Ada"], "Chiara has it.")
+        proposal = talk.open_proposal(discussion, people["Ada"], kind="consent", title="Paint the shed",
+                                      closes_local=days_ahead(3))
+        poll = talk.open_proposal(discussion, people["Ada"], kind="time_poll", title="Garden day",
+                                  closes_local=days_ahead(3), options=[days_ahead(10), days_ahead(17)])
+    from app.database import utcnow
+
+    with write_unit():
+        db.session.execute(update(Proposal).where(Proposal.id == poll.id).values(
+            opened_at=utcnow() - dt.timedelta(days=5), closes_at=utcnow() - dt.timedelta(days=1)))
+    option = db.session.scalar(select(PollOption.id).where(PollOption.proposal_id == poll.id))
+    return {"talk_discussion": discussion.id, "talk_reply": reply.id, "talk_proposal": proposal.id,
+            "talk_poll": poll.id, "talk_option": option}
 
 
 def mint(app, user_id: int, purpose: str, email: str | None = None) -> str:
@@ -312,11 +348,14 @@ def path_values(app, w: dict, endpoint: str) -> dict:
     values = {"slug": "elm-street", "gathering_id": w["soup"], "series_id": w["series"], "slot_id": w["slot"],
               "answer_id": w["asking"], "invitation_id": w["invitation"], "request_id": w["request"],
               "decision": "approve", "action": "take", "answer": w["guest"], "token": w["public"],
-              "filename": "app.css", "member_id": w["chiara_membership"]}
+              "filename": "app.css", "member_id": w["chiara_membership"],
+              "discussion_id": w["talk_discussion"], "reply_id": w["talk_reply"], "proposal_id": w["talk_proposal"]}
     special = {
         "gatherings.attendance": lambda: {"gathering_id": w["yesterday"]},
         "gatherings.skip": lambda: {"gathering_id": w["occurrence"]},
         "gatherings.guest": lambda: {"action": "confirm"},
+        "talk.outcome": lambda: {"proposal_id": w["talk_poll"]},
+        "talk.make_gathering": lambda: {"proposal_id": w["talk_poll"]},
         "gatherings.feed": lambda: {"token": w["feed_ours"]},
         "circles.join_link": lambda: {"token": w["harbour_link"]},
         "circles.notice": lambda: {"token": w["notice"]},

@@ -1,0 +1,26 @@
+"""Talking and deciding together: discussions, replies, proposals and time polls."""
+
+from flask import Blueprint
+
+from ..i18n import N_
+
+bp = Blueprint("talk", __name__)
+
+
+def init_app(app, areas) -> None:
+    from . import calendar, cli, panels, routes  # noqa: F401  (routes registers the views)
+    from .domain import account_deleted, member_left
+
+    app.register_blueprint(bp)
+    areas.tab("talk.discussions", N_("Talk"), current="talk.", order=25)
+    areas.on_member_left(member_left)
+    areas.on_account_deleted(account_deleted)
+    areas.panel("gathering", panels.gathering, order=60)
+    areas.panel("circle", panels.circle, order=40)
+    areas.panel("home", panels.home, order=40)
+    areas.calendar_entry(calendar.review_entries)
+    areas.notice("talk_opened", N_("a proposal opens in your circle"), "talk")
+    areas.notice("talk_closing", N_("a proposal closes within a day and you have not taken a position"), "talk")
+    areas.notice("talk_mention", N_("someone names you with @ in a discussion"), "talk")
+    areas.notice("talk_closed", N_("a proposal you could take part in closes, with its result"), "talk")
+    areas.offer(N_("Discussions and proposals with reasons and a closing time: no likes, no ranking"), order=20)
