@@ -51,6 +51,9 @@ class OutboxMail(db.Model):
     to_address: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    html: Mapped[str | None] = mapped_column(Text)  # a small HTML part beside the text
+    # Extra headers (List-Unsubscribe, List-Unsubscribe-Post), one "Name: value" a line.
+    headers: Mapped[str | None] = mapped_column(Text)
     # Fixed when queued: a mail sent twice (a sender died after sending) is recognisably one.
     message_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -69,11 +72,14 @@ def one_line(text: str, limit: int = 200) -> str:
     return " ".join(cleaned.split())[:limit]
 
 
-def queue_mail(to: str, subject: str, template: str, **context) -> OutboxMail:
-    """Add a mail to the current write unit; it is sent after the commit."""
-    body = render_template(template, **context)
-    mail = OutboxMail(to_address=one_line(to, 320), subject=one_line(subject), body=body,
-                      message_id=make_msgid(domain="communitarium"))
+def queue_mail(to: str, subject: str, template: str | None, *, body: str | None = None, html: str | None = None,
+               headers: dict[str, str] | None = None, **context) -> OutboxMail:
+    """Add a mail to the current write unit; it is sent after the commit.
+    ``template`` renders the text, or ``body`` is it already."""
+    body = render_template(template, **context) if template else body or ""
+    mail = OutboxMail(to_address=one_line(to, 320), subject=one_line(subject), body=body, html=html,
+                      headers="\n".join(f"{one_line(k, 60)}: {one_line(v, 900)}" for k, v in (headers or {}).items())
+                      or None, message_id=make_msgid(domain="communitarium"))
     db.session.add(mail)
     db.session.info.setdefault("outbox_pending", True)
     return mail
@@ -85,7 +91,13 @@ def _message(mail: OutboxMail) -> EmailMessage:
     message["To"] = mail.to_address
     message["Subject"] = one_line(mail.subject)
     message["Message-ID"] = mail.message_id or make_msgid(domain="communitarium")
+    for line in (mail.headers or "").splitlines():
+        name, _sep, value = line.partition(": ")
+        if name and value:
+            message[name] = value
     message.set_content(mail.body)
+    if mail.html:
+        message.add_alternative(mail.html, subtype="html")
     return message
 
 
