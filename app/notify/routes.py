@@ -144,7 +144,7 @@ def account_panel(user=None, **_context):
     return render_template("notify/account_panel.html", form=form)
 
 
-@bp.route("/account/language", methods=["POST"])
+@bp.route("/notices/language", methods=["POST"])
 @login_required
 def set_language():
     form = _language_form()
