@@ -56,11 +56,11 @@ def mark_read():
     form = PlainForm()
     if not form.validate_on_submit():
         abort(400)
-    up_to = request.form.get("up_to", "")
-    if not up_to.isascii() or not up_to.isdigit() or len(up_to) > 12:
+    up_to = request.form.get("up_to", "")  # the newest shown: what came after stays new
+    if up_to and (not up_to.isascii() or not up_to.isdigit() or len(up_to) > 12):
         abort(400)
     with write_unit():
-        domain.mark_read(current_user, int(up_to))
+        domain.mark_read(current_user, int(up_to) if up_to else 2**62)
     return redirect(url_for("notify.inbox"), 303)
 
 
@@ -132,14 +132,13 @@ def settings():
     return redirect(url_for("notify.settings"), 303)
 
 
-def _language_form():
-    form = LanguageForm()
-    form.language.choices = [(code, LANGUAGE_NAMES.get(code, code)) for code in languages()]
-    return form
+def language_choices() -> list[tuple[str, str]]:
+    return [(code, LANGUAGE_NAMES.get(code, code)) for code in languages()]
 
 
 def account_panel(user=None, **_context):
-    form = _language_form()
+    form = LanguageForm(formdata=None)
+    form.language.choices = language_choices()
     form.language.data = user.language or "en"
     return render_template("notify/account_panel.html", form=form)
 
@@ -147,7 +146,8 @@ def account_panel(user=None, **_context):
 @bp.route("/notices/language", methods=["POST"])
 @login_required
 def set_language():
-    form = _language_form()
+    form = LanguageForm()
+    form.language.choices = language_choices()
     if not form.validate():
         return form_page("notify/language.html", form)
     with write_unit():
