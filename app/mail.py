@@ -3,7 +3,7 @@
 Whatever sends mail writes an outbox row in the same write unit as the
 change that causes it; the mail goes out only after that unit commits, so a
 rolled-back change never mails anyone and a crash after the commit leaves the
-row to be sent by ``flask mail send``.
+row to be sent by the job runner (``flask jobs run``; ``flask mail send`` by hand).
 
 Delivery is at least once: a sender claims a row with a lease that expires,
 sends it, and only then marks it sent. A sender killed in between leaves the
@@ -228,5 +228,5 @@ def init_app(app: Flask) -> None:
 
     @mail_cli.command("send")
     def send_command():
-        """Send mail left in the outbox (run it from cron as a safety net)."""
+        """Send mail left in the outbox (the job runner does it every minute)."""
         print(f"sent {deliver_pending(limit=1000)} mail(s)")

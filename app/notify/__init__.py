@@ -21,3 +21,6 @@ def init_app(app, areas) -> None:
     app.register_blueprint(bp)
     areas.job("notices", domain.deliver, every=dt.timedelta(minutes=1))
     areas.panel("account", routes.account_panel, order=20)
+    areas.panel("home", routes.home_panel, order=5)
+    areas.on_purge(domain.purge)
+    areas.on_account_deleted(domain.account_deleted)

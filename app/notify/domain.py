@@ -303,6 +303,24 @@ def deliver(now: dt.datetime) -> None:
     compose_digests(now)
 
 
+# --- letting go -------------------------------------------------------------------------
+
+KEEP = dt.timedelta(days=180)
+
+
+def purge(now: dt.datetime) -> dict[str, int]:
+    """Notices are kept 180 days (``flask purge``, in its unit)."""
+    from sqlalchemy import delete
+    return {"notices": db.session.execute(delete(Notice).where(Notice.created_at < now - KEEP)).rowcount}
+
+
+def account_deleted(user: User) -> None:
+    """A deleted account's notices and settings go with it, in the deletion's unit."""
+    from sqlalchemy import delete
+    for model in (Notice, NoticeSetting, CircleNoticeSetting, NoticePrefs):
+        db.session.execute(delete(model).where(model.user_id == user.id))
+
+
 # --- reading ---------------------------------------------------------------------------
 
 def inbox(user: User, limit: int = 50, before: int | None = None) -> list[Notice]:

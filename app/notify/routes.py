@@ -143,6 +143,11 @@ def account_panel(user=None, **_context):
     return render_template("notify/account_panel.html", form=form)
 
 
+def home_panel(user=None, **_context):
+    """A way to the inbox on the home page: a plain "new" when something is unread, never a count."""
+    return render_template("notify/home_panel.html", new=domain.has_new(user))
+
+
 @bp.route("/notices/language", methods=["POST"])
 @login_required
 def set_language():
