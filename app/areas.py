@@ -62,6 +62,9 @@ class Job:
     name: str
     run: Callable
     every: dt.timedelta
+    # Work that claims its own rows (the outbox): every worker runs it each
+    # pass, side by side, instead of one at a time.
+    shared: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,12 +161,13 @@ class Areas:
             raise ValueError(f"notice {name!r}: default must be 'now', 'digest' or 'inbox'")
         self.notice_kinds[name] = NoticeKind(name, label, area, default or "now", default is None)
 
-    def job(self, name: str, run: Callable, every: dt.timedelta) -> None:
+    def job(self, name: str, run: Callable, every: dt.timedelta, shared: bool = False) -> None:
         """Work for the job runner: ``run(now)`` about every ``every``, once
-        at a time across all workers (it opens its own write units)."""
+        at a time across all workers (it opens its own write units); a
+        ``shared`` job claims its own rows and runs in every worker's pass."""
         if name in self.jobs:
             raise ValueError(f"two areas run the job {name!r}")
-        self.jobs[name] = Job(name, run, every)
+        self.jobs[name] = Job(name, run, every, shared)
 
     def offer(self, text: str, order: int = 50) -> None:
         """A line (marked with N_) for the landing page's list of what Communitarium does."""

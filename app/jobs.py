@@ -63,6 +63,10 @@ def _ensure_rows(now: dt.datetime) -> None:
             db.session.rollback()
 
 
+def lease() -> dt.timedelta:
+    return dt.timedelta(seconds=current_app.config.get("JOB_LEASE_SECONDS", LEASE.total_seconds()))
+
+
 def claim(name: str, now: dt.datetime) -> bool:
     """Take the job if it is due and nobody holds it: one statement, atomic on both databases."""
     with write_unit():
@@ -70,7 +74,7 @@ def claim(name: str, now: dt.datetime) -> bool:
             update(ScheduledJob)
             .where(ScheduledJob.name == name, ScheduledJob.due_at <= now,
                    or_(ScheduledJob.claimed_until.is_(None), ScheduledJob.claimed_until <= now))
-            .values(claimed_until=now + LEASE)).rowcount == 1
+            .values(claimed_until=now + lease())).rowcount == 1
 
 
 def tick(now: dt.datetime | None = None) -> dict[str, str]:
@@ -79,6 +83,15 @@ def tick(now: dt.datetime | None = None) -> dict[str, str]:
     _ensure_rows(now)
     done = {}
     for name, job in list(registered().items()):
+        if job.shared:
+            try:
+                job.run(now)
+                done[name] = "done"
+            except Exception:
+                log.exception("job %s failed", name)
+                db.session.rollback()
+                done[name] = "failed"
+            continue
         if not claim(name, now):
             continue
         error = None
@@ -116,8 +129,7 @@ def run_forever(pause: float = 20.0) -> None:
 
 def _send_mail(now: dt.datetime) -> None:
     from .mail import deliver_pending
-    while deliver_pending(limit=500) == 500:
-        pass
+    deliver_pending(limit=500)
 
 
 def _purge(now: dt.datetime) -> None:
@@ -129,7 +141,7 @@ def init_app(app: Flask) -> None:
     """The core's own work, after the areas registered theirs: the outbox
     (the safety net of the after-commit send), and the daily purge."""
     registry = app.extensions["communitarium.areas"]
-    registry.job("mail", _send_mail, every=dt.timedelta(minutes=1))
+    registry.job("mail", _send_mail, every=dt.timedelta(minutes=1), shared=True)
     registry.job("purge", _purge, every=dt.timedelta(days=1))
 
     @app.cli.group("jobs")

@@ -152,7 +152,9 @@ def _deliver_one(mail_id: int) -> int:
         update(OutboxMail)
         .where(OutboxMail.id == mail_id, OutboxMail.sent_at.is_(None), OutboxMail.given_up_at.is_(None),
                or_(OutboxMail.claimed_until.is_(None), OutboxMail.claimed_until <= now))
-        .values(claimed_until=now + LEASE, attempts=OutboxMail.attempts + 1)
+        .values(claimed_until=now + dt.timedelta(seconds=current_app.config.get("MAIL_LEASE_SECONDS",
+                                                                                LEASE.total_seconds())),
+                attempts=OutboxMail.attempts + 1)
     ).rowcount
     db.session.commit()
     if not claimed:

@@ -52,7 +52,12 @@ class MailBox:
         self.port = free_port()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
+    delay = 0.0  # seconds each mail takes to be accepted (a slow server, for kill tests)
+
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            import asyncio
+            await asyncio.sleep(self.delay)
         message = message_from_bytes(envelope.content, policy=MAIL_POLICY)
         with self._lock:
             self.messages.append(message)
