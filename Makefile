@@ -9,7 +9,7 @@ export FLASK_APP := wsgi:app
 # defaults to http://127.0.0.1:$PORT: the port it is served on.
 export PORT
 
-.PHONY: run test demo migrate extend clean bench lighthouse crash
+.PHONY: run test demo migrate extend clean bench lighthouse crash digest-bench
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ clean:
 # Load benchmark (wrk; SQLite and PostgreSQL; Redis): writes docs/performance.md.
 bench: $(VENV)/.runtime
 	bench/bench.sh
+
+# A digest run for 10,000 members with 20 notices each, on SQLite and
+# PostgreSQL (about 3 minutes with the filling): writes docs/performance.md.
+digest-bench: $(VENV)/.runtime
+	$(BIN)/python -m bench.digest --write
 
 # Lighthouse 12.8.2 (bench/lighthouse/) on the local chromium: writes docs/performance.md.
 lighthouse: $(VENV)/.runtime

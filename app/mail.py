@@ -68,6 +68,8 @@ class OutboxMail(db.Model):
 def one_line(text: str, limit: int = 200) -> str:
     """Text safe for a mail header: control characters (line breaks included)
     become spaces, runs of spaces one, and it is cut to ``limit``."""
+    if (text or "").isprintable():  # no control or format characters: the common case, fast
+        return " ".join(text.split())[:limit]
     cleaned = "".join(" " if unicodedata.category(c).startswith("C") else c for c in text or "")
     return " ".join(cleaned.split())[:limit]
 

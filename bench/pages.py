@@ -15,4 +15,6 @@ PAGES = [
     ("members", "/c/elm-street/members", True),
     ("log", "/c/elm-street/log", True),
     ("sign in", "/auth/login", False),
+    ("notices", "/notices", True),
+    ("notice settings", "/notices/settings", True),
 ]

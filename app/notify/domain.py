@@ -140,14 +140,22 @@ def notify(kind: str, recipient: User | None, occasion: str, /, *, circle=None,
 
 # --- mailing ---------------------------------------------------------------------------
 
+def _serializer() -> URLSafeTimedSerializer:
+    found = current_app.extensions.get("communitarium.unsubscribe")
+    if found is None or found[0] != current_app.config["SECRET_KEY"]:
+        found = current_app.extensions["communitarium.unsubscribe"] = (
+            current_app.config["SECRET_KEY"], URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="unsubscribe"))
+    return found[1]
+
+
 def unsubscribe_token(user_id: int, what: str) -> str:
     """A signed token: stop ``what`` (a kind of notice, or "digest") without signing in."""
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="unsubscribe").dumps([user_id, what])
+    return _serializer().dumps([user_id, what])
 
 
 def read_unsubscribe_token(token: str) -> tuple[int, str]:
     """:raise RuleError: a forged, damaged or expired token."""
-    serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="unsubscribe")
+    serializer = _serializer()
     try:
         user_id, what = serializer.loads(token, max_age=UNSUBSCRIBE_MAX_AGE)
     except SignatureExpired:
@@ -249,6 +257,7 @@ def compose_digests(now: dt.datetime | None = None, users_per_unit: int = 200) -
     now = now or utcnow()
     queued = 0
     after = 0
+    links = {"inbox": external_url("notify.inbox"), "settings": external_url("notify.settings")}
     while True:
         with write_unit():
             user_ids = list(db.session.scalars(_DUE_DIGEST.where(Notice.user_id > after).limit(users_per_unit),
@@ -270,21 +279,19 @@ def compose_digests(now: dt.datetime | None = None, users_per_unit: int = 200) -
                 user = users[user_id]
                 if user.is_deleted or not user.email:
                     continue
-                queue_digest(user, notices, names)
+                queue_digest(user, notices, names, links)
                 queued += 1
             db.session.execute(update(Notice).where(Notice.user_id.in_(user_ids), Notice.channel == "digest",
                                                     Notice.mailed_at.is_(None), Notice.mail_due_at <= now)
                                .values(mailed_at=now))
 
 
-def queue_digest(user: User, notices: list, circle_names: dict) -> None:
+def queue_digest(user: User, notices: list, circle_names: dict, links: dict) -> None:
     groups = [(circle_names.get(circle_id), list(items))
               for circle_id, items in groupby(notices, key=lambda r: r.circle_id)]
     stop = external_url("notify.unsubscribe", token=unsubscribe_token(user.id, "digest"))
     with speaking(user.language):
-        body = render_template("notify/mail/digest.txt", recipient=user, groups=groups,
-                               inbox=external_url("notify.inbox"), settings=external_url("notify.settings"),
-                               stop=stop)
+        body = render_template("notify/mail/digest.txt", recipient=user, groups=groups, stop=stop, **links)
         subject = _("What is new in your circles")
     queue_mail(user.email, subject, None, body=body, html=as_html(body), headers=_unsubscribe_headers(stop))
 
