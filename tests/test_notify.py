@@ -364,3 +364,24 @@ def test_the_job_runner_runs_each_job_once_per_period(app, mailbox):
             assert jobs.claim("test-count", now + jobs.LEASE + dt.timedelta(seconds=1)) is True
         finally:
             del registry.jobs["test-count"]
+
+
+def test_the_language_comes_from_the_browser_at_sign_up(app, mailbox):
+    client = app.test_client()
+    response = post(client, "/auth/register", {"email": "ines@example.org", "display_name": "Ines",
+                                               "password": "a neighbourly walk at dusk", "time_zone": "Europe/Berlin"},
+                    headers={"Accept-Language": "en-XA"})
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(User.language).where(User.email == "ines@example.org")) == "en_XA"
+
+
+def test_leaving_a_circle_takes_its_notices_out_of_the_inbox(app, mailbox):
+    ids = _crowd(app)
+    _move(app, ids, place="The community hall")
+    assert "Soup evening: changed" in seen(signed_in(app, "Bruno").get("/notices"))
+    from app.circles import domain as circles
+    with app.app_context():
+        with write_unit():
+            circles.leave_circle(ids["circle"], db.session.get(User, ids["Bruno"]))
+    assert "Soup evening: changed" not in seen(signed_in(app, "Bruno").get("/notices"))

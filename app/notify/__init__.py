@@ -24,3 +24,4 @@ def init_app(app, areas) -> None:
     areas.panel("home", routes.home_panel, order=5)
     areas.on_purge(domain.purge)
     areas.on_account_deleted(domain.account_deleted)
+    areas.on_member_left(domain.member_left)

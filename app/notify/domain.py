@@ -321,6 +321,14 @@ def purge(now: dt.datetime) -> dict[str, int]:
     return {"notices": db.session.execute(delete(Notice).where(Notice.created_at < now - KEEP)).rowcount}
 
 
+def member_left(circle, user: User) -> None:
+    """Someone who left a circle no longer reads its notices (members-only), in the leaving's unit."""
+    from sqlalchemy import delete
+    db.session.execute(delete(Notice).where(Notice.user_id == user.id, Notice.circle_id == circle.id))
+    db.session.execute(delete(CircleNoticeSetting).where(CircleNoticeSetting.user_id == user.id,
+                                                         CircleNoticeSetting.circle_id == circle.id))
+
+
 def account_deleted(user: User) -> None:
     """A deleted account's notices and settings go with it, in the deletion's unit."""
     from sqlalchemy import delete
@@ -331,7 +339,7 @@ def account_deleted(user: User) -> None:
 # --- reading ---------------------------------------------------------------------------
 
 def inbox(user: User, limit: int = 50, before: int | None = None) -> list[Notice]:
-    query = select(Notice).where(Notice.user_id == user.id)
+    query = select(Notice).where(Notice.user_id == user.id).options(db.joinedload(Notice.circle))
     if before:
         query = query.where(Notice.id < before)
     return list(db.session.scalars(query.order_by(Notice.id.desc()).limit(limit)))
