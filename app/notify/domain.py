@@ -12,6 +12,7 @@ from itertools import groupby
 from flask import current_app, render_template
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..areas import areas
 from ..auth.models import User
@@ -131,8 +132,11 @@ def notify(kind: str, recipient: User | None, occasion: str, /, *, circle=None,
     notice = Notice(user_id=recipient.id, kind=kind, occasion=occasion, circle_id=circle_id,
                     subject=words[:200], body=body, url=url, channel=channel, created_at=now,
                     mail_due_at=mail_due(recipient, prefs, channel, now, urgent))
-    with db.session.begin_nested():  # a concurrent record of the same occasion: the key refuses it
-        db.session.add(notice)
+    try:
+        with db.session.begin_nested():  # a concurrent record of the same occasion: the key refuses it
+            db.session.add(notice)
+    except IntegrityError:
+        return None
     if channel == "now" and notice.mail_due_at <= now:
         send_now(notice, recipient, now)
     return notice
