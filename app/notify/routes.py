@@ -57,10 +57,11 @@ def mark_read():
     if not form.validate_on_submit():
         abort(400)
     up_to = request.form.get("up_to", "")  # the newest shown: what came after stays new
-    if up_to and (not up_to.isascii() or not up_to.isdigit() or len(up_to) > 12):
+    highest = 2**31 - 1  # an id column's range on PostgreSQL
+    if up_to and (not up_to.isascii() or not up_to.isdigit() or len(up_to) > 10 or int(up_to) > highest):
         abort(400)
     with write_unit():
-        domain.mark_read(current_user, int(up_to) if up_to else 2**62)
+        domain.mark_read(current_user, int(up_to) if up_to else highest)
     return redirect(url_for("notify.inbox"), 303)
 
 
