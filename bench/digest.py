@@ -47,7 +47,7 @@ def fill(people: int, each: int) -> None:
         db.session.execute(insert(Notice), [
             {"user_id": user_id, "kind": "gathering_changed", "occasion": f"o{k}", "subject": f"Soup evening {k}: changed",
              "body": "\"Soup evening\" has changed (place).\nWhen: Thu 10 Dec 2026, 18:30–20:30 (Europe/Berlin)\n"
-                     "Where: The community hall", "url": f"http://127.0.0.1:8000/c/elm-street/gatherings/{k}",
+                     "Where: The community hall", "url": f"/c/elm-street/gatherings/{k}",
              "channel": "digest", "created_at": due, "mail_due_at": due} for user_id in ids for k in range(each)])
         db.session.commit()
 

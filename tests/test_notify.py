@@ -70,6 +70,7 @@ def test_a_seat_from_the_waitlist_is_a_notice_mailed_right_away_and_in_the_inbox
     assert mail.is_multipart() and mail.get_body(("html",)) is not None
     assert "<a href=" in mail.get_body(("html",)).get_content()
     assert "it is yours" in mail.get_content()
+    assert re.search(r"https?://\S+" + re.escape(ids["path"]), mail.get_content())  # absolute in mail
     assert mail["List-Unsubscribe"].startswith("<http") and mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     # The inbox says so, newest first, marked new (no count anywhere), private to Chiara.
     chiara = signed_in(app, "Chiara")
@@ -79,6 +80,7 @@ def test_a_seat_from_the_waitlist_is_a_notice_mailed_right_away_and_in_the_inbox
     assert "new" in text and "Soup evening: a seat for you" in text
     assert "Soup evening: a seat for you" not in seen(signed_in(app, "Dmitri").get("/notices"))
     assert not re.search(r"\b\d+ new\b", text)
+    assert f'href="{ids["path"]}"' in page.get_data(as_text=True)  # a path on this site in the inbox
     # Marking read takes the marker away.
     first = _notices(app, "Chiara")[-1]
     assert post(chiara, "/notices/read", {"up_to": first.id}).status_code == 303

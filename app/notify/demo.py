@@ -12,6 +12,7 @@ from ..database import utcnow
 from ..extensions import db
 from ..i18n import _
 from ..links import external_url
+from .domain import site_path
 from .models import Notice, NoticePrefs, NoticeSetting
 
 
@@ -25,7 +26,7 @@ def seed(people: list) -> None:
                                    .where(Membership.user_id == person.id).order_by(Membership.id).limit(1))
         if circle is None:
             continue
-        url = external_url("home.circle", slug=circle.slug)
+        url = site_path(external_url("home.circle", slug=circle.slug))
         db.session.add(Notice(
             user_id=person.id, kind="circle_welcomed", occasion="demo-welcome", circle_id=circle.id,
             subject=_("Welcome to %(circle)s", circle=circle.name),
@@ -41,7 +42,7 @@ def seed(people: list) -> None:
                 subject=_("%(title)s: %(what)s", title=gathering.title, what=_("changed")),
                 body=render_template("gatherings/notices/change.txt", gathering=gathering, kind="changed",
                                      details={"kinds": ["place"]}).strip(),
-                url=external_url("gatherings.detail", slug=circle.slug, gathering_id=gathering.id),
+                url=site_path(external_url("gatherings.detail", slug=circle.slug, gathering_id=gathering.id)),
                 channel="inbox", created_at=now - dt.timedelta(hours=5 + index), mailed_at=None))
         if index == 0:
             db.session.add(NoticePrefs(user_id=person.id, digest_hour=19, quiet_from=22, quiet_until=7))

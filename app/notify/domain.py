@@ -94,6 +94,17 @@ def mail_due(user: User, prefs: NoticePrefs, channel: str, now: dt.datetime, urg
     return next_local_hour(prefs.quiet_until, zone_name, now)
 
 
+def site_path(url: str | None) -> str | None:
+    """Links are kept as paths on this site, and made absolute in mail: the
+    inbox links within the site, whatever address it is served at."""
+    base = current_app.config["BASE_URL"].rstrip("/")
+    return url[len(base):] or "/" if url and url.startswith(base + "/") else url
+
+
+def absolute(url: str | None) -> str | None:
+    return current_app.config["BASE_URL"].rstrip("/") + url if url and url.startswith("/") else url
+
+
 # --- recording ------------------------------------------------------------------------
 
 def notify(kind: str, recipient: User | None, occasion: str, /, *, circle=None,
@@ -130,7 +141,7 @@ def notify(kind: str, recipient: User | None, occasion: str, /, *, circle=None,
         words = str(subject() if callable(subject) else subject)
         body = render_template(template, recipient=recipient, circle=circle, url=url, **context).strip()
     notice = Notice(user_id=recipient.id, kind=kind, occasion=occasion, circle_id=circle_id,
-                    subject=words[:200], body=body, url=url, channel=channel, created_at=now,
+                    subject=words[:200], body=body, url=site_path(url), channel=channel, created_at=now,
                     mail_due_at=mail_due(recipient, prefs, channel, now, urgent))
     try:
         with db.session.begin_nested():  # a concurrent record of the same occasion: the key refuses it
@@ -222,7 +233,7 @@ def send_now(notice: Notice, recipient: User, now: dt.datetime) -> None:
     stop = external_url("notify.unsubscribe", token=unsubscribe_token(recipient.id, notice.kind))
     with speaking(recipient.language):
         body = render_template("notify/mail/notice.txt", notice=notice, recipient=recipient,
-                               settings=external_url("notify.settings"), stop=stop)
+                               url=absolute(notice.url), settings=external_url("notify.settings"), stop=stop)
     queue_mail(recipient.email, notice.subject, None, body=body, html=as_html(body),
                headers=_unsubscribe_headers(stop))
     notice.mailed_at = now
@@ -295,7 +306,8 @@ def queue_digest(user: User, notices: list, circle_names: dict, links: dict) -> 
               for circle_id, items in groupby(notices, key=lambda r: r.circle_id)]
     stop = external_url("notify.unsubscribe", token=unsubscribe_token(user.id, "digest"))
     with speaking(user.language):
-        body = render_template("notify/mail/digest.txt", recipient=user, groups=groups, stop=stop, **links)
+        body = render_template("notify/mail/digest.txt", recipient=user, groups=groups, stop=stop,
+                               absolute=absolute, **links)
         subject = _("What is new in your circles")
     queue_mail(user.email, subject, None, body=body, html=as_html(body), headers=_unsubscribe_headers(stop))
 
