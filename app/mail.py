@@ -16,7 +16,9 @@ next try never hold back the others.
 from __future__ import annotations
 
 import datetime as dt
+import html as html_lib
 import logging
+import re
 import smtplib
 import unicodedata
 from email.message import EmailMessage
@@ -74,12 +76,29 @@ def one_line(text: str, limit: int = 200) -> str:
     return " ".join(cleaned.split())[:limit]
 
 
+_LINK = re.compile(r"(https?://[^\s<>\"]+)")
+
+
+def as_html(text: str) -> str:
+    """The small HTML part beside every mail's text: the same words, its
+    paragraphs and links, nothing more."""
+    parts = []
+    for paragraph in text.split("\n\n"):
+        escaped = html_lib.escape(paragraph.strip())
+        escaped = _LINK.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', escaped)
+        if escaped:
+            parts.append("<p>" + escaped.replace("\n", "<br>\n") + "</p>")
+    return ('<!doctype html><html><body style="font-family:sans-serif;max-width:40em">\n'
+            + "\n".join(parts) + "\n</body></html>")
+
+
 def queue_mail(to: str, subject: str, template: str | None, *, body: str | None = None, html: str | None = None,
                headers: dict[str, str] | None = None, **context) -> OutboxMail:
     """Add a mail to the current write unit; it is sent after the commit.
     ``template`` renders the text, or ``body`` is it already."""
     body = render_template(template, **context) if template else body or ""
-    mail = OutboxMail(to_address=one_line(to, 320), subject=one_line(subject), body=body, html=html,
+    mail = OutboxMail(to_address=one_line(to, 320), subject=one_line(subject), body=body,
+                      html=html if html is not None else as_html(body),
                       headers="\n".join(f"{one_line(k, 60)}: {one_line(v, 900)}" for k, v in (headers or {}).items())
                       or None, message_id=make_msgid(domain="communitarium"))
     db.session.add(mail)

@@ -5,8 +5,6 @@ end open their own write units (they run in the job runner)."""
 from __future__ import annotations
 
 import datetime as dt
-import html as html_lib
-import re
 from itertools import groupby
 
 from flask import current_app, render_template
@@ -21,7 +19,7 @@ from ..errors import RuleError
 from ..extensions import db
 from ..i18n import _, speaking
 from ..links import external_url
-from ..mail import queue_mail
+from ..mail import as_html, queue_mail
 from ..zones import localize, zone, zone_names
 from .models import CHANNELS, CircleNoticeSetting, Notice, NoticePrefs, NoticeSetting
 
@@ -207,21 +205,6 @@ def set_kind(user_id: int, kind: str, channel: str) -> None:
         db.session.add(NoticeSetting(user_id=user_id, kind=kind, channel=channel))
     else:
         found.channel = channel
-
-
-_LINK = re.compile(r"(https?://[^\s<>\"]+)")
-
-
-def as_html(text: str) -> str:
-    """The small HTML part: the same words, paragraphs and links."""
-    parts = []
-    for paragraph in text.split("\n\n"):
-        escaped = html_lib.escape(paragraph.strip())
-        escaped = _LINK.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', escaped)
-        if escaped:
-            parts.append("<p>" + escaped.replace("\n", "<br>\n") + "</p>")
-    return ("<!doctype html><html><body style=\"font-family:sans-serif;max-width:40em\">\n"
-            + "\n".join(parts) + "\n</body></html>")
 
 
 def _unsubscribe_headers(url: str) -> dict[str, str]:
