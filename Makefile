@@ -9,7 +9,7 @@ export FLASK_APP := wsgi:app
 # defaults to http://127.0.0.1:$PORT: the port it is served on.
 export PORT
 
-.PHONY: run test demo migrate extend clean bench lighthouse crash
+.PHONY: run test demo migrate extend clean bench lighthouse crash digest-bench
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,17 +30,17 @@ migrate: $(VENV)/.runtime instance/secret_key
 
 # Without REDIS_URL, rate-limit counters live in the one worker process
 # (threads share them); with Redis, every worker shares them, so run more.
-# Top up recurring gatherings at start; in production run this from cron daily.
+# Top up recurring gatherings at start (the job runner then does it every few hours).
 extend: migrate
 	$(BIN)/flask gatherings extend
 
 run: extend
 	@if [ -n "$$REDIS_URL" ]; then \
 	  workers=$$((2 * $$(nproc) + 1)); echo "Rate limits in Redis; $$workers workers"; \
-	  exec $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $$workers --no-control-socket --access-logfile - wsgi:app; \
+	  exec scripts/serve.sh $(BIN) --bind 127.0.0.1:$(PORT) --workers $$workers --no-control-socket --access-logfile - wsgi:app; \
 	else \
 	  echo "No REDIS_URL: one worker with 8 threads, so rate limits hold"; \
-	  exec $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 1 --threads 8 --no-control-socket --access-logfile - wsgi:app; \
+	  exec scripts/serve.sh $(BIN) --bind 127.0.0.1:$(PORT) --workers 1 --threads 8 --no-control-socket --access-logfile - wsgi:app; \
 	fi
 
 # The demo has a database of its own (instance/demo.db) and its own port, so
@@ -50,7 +50,7 @@ demo: $(VENV)/.runtime instance/secret_key
 	DATABASE_URL=sqlite:///$(CURDIR)/instance/demo.db $(BIN)/flask seed-demo --keep
 	DATABASE_URL=sqlite:///$(CURDIR)/instance/demo.db $(BIN)/flask gatherings extend
 	@echo "The demo: http://127.0.0.1:$(DEMO_PORT)/ (sign in with one of the accounts above)"
-	DATABASE_URL=sqlite:///$(CURDIR)/instance/demo.db PORT=$(DEMO_PORT) exec $(BIN)/gunicorn \
+	DATABASE_URL=sqlite:///$(CURDIR)/instance/demo.db PORT=$(DEMO_PORT) exec scripts/serve.sh $(BIN) \
 	  --bind 127.0.0.1:$(DEMO_PORT) --workers 1 --threads 8 --no-control-socket wsgi:app
 
 # System packages (chromium, java, the HTML checker) first: the script does
@@ -65,6 +65,11 @@ clean:
 # Load benchmark (wrk; SQLite and PostgreSQL; Redis): writes docs/performance.md.
 bench: $(VENV)/.runtime
 	bench/bench.sh
+
+# A digest run for 10,000 members with 20 notices each, on SQLite and
+# PostgreSQL (about 3 minutes with the filling): writes docs/performance.md.
+digest-bench: $(VENV)/.runtime
+	$(BIN)/python -m bench.digest --write
 
 # Lighthouse 12.8.2 (bench/lighthouse/) on the local chromium: writes docs/performance.md.
 lighthouse: $(VENV)/.runtime

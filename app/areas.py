@@ -47,6 +47,24 @@ class NoticeKind:
     name: str
     label: str
     area: str
+    # "now" (right away: only what is time-critical), "digest" (the daily
+    # digest, the default) or "inbox" (never mailed unless the person asks);
+    # None for account mail, which is transactional and not a notice.
+    default: str | None = None
+    # Account mail and the like are not notices: they have no setting.
+    transactional: bool = False
+
+
+@dataclass(frozen=True)
+class Job:
+    """Scheduled work the job runner does: ``run(now)`` every ``every``."""
+
+    name: str
+    run: Callable
+    every: dt.timedelta
+    # Work that claims its own rows (the outbox): every worker runs it each
+    # pass, side by side, instead of one at a time.
+    shared: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +97,7 @@ class Areas:
     offers: list[tuple[int, str]] = field(default_factory=list)
     panels: dict[str, list[tuple[int, Callable]]] = field(default_factory=dict)
     purges: list[Callable] = field(default_factory=list)
+    jobs: dict[str, Job] = field(default_factory=dict)
 
     # --- registering (from each area's init_app) --------------------------------------
 
@@ -131,10 +150,24 @@ class Areas:
         gatherings on this device" keeps (those of what the person is going to)."""
         self.offline_pages.append(pages)
 
-    def notice(self, name: str, label: str, area: str) -> None:
+    def notice(self, name: str, label: str, area: str, default: str | None = None) -> None:
+        """A kind of notice (``label`` marked with N_ says when it comes).
+        ``default`` is its channel for whoever has not chosen: "digest" for
+        most, "now" only for what is time-critical; without one it is
+        transactional account mail, sent directly and not a setting."""
         if name in self.notice_kinds:
             raise ValueError(f"two areas send the notice {name!r}")
-        self.notice_kinds[name] = NoticeKind(name, label, area)
+        if default not in (None, "now", "digest", "inbox"):
+            raise ValueError(f"notice {name!r}: default must be 'now', 'digest' or 'inbox'")
+        self.notice_kinds[name] = NoticeKind(name, label, area, default or "now", default is None)
+
+    def job(self, name: str, run: Callable, every: dt.timedelta, shared: bool = False) -> None:
+        """Work for the job runner: ``run(now)`` about every ``every``, once
+        at a time across all workers (it opens its own write units); a
+        ``shared`` job claims its own rows and runs in every worker's pass."""
+        if name in self.jobs:
+            raise ValueError(f"two areas run the job {name!r}")
+        self.jobs[name] = Job(name, run, every, shared)
 
     def offer(self, text: str, order: int = 50) -> None:
         """A line (marked with N_) for the landing page's list of what Communitarium does."""

@@ -101,6 +101,9 @@ def _seed(scale: int, password_hash: str) -> list[tuple[str, str]]:
         if index == 0 and scale > 1:
             people += _grow(circle, founder, scale, password_hash)
     db.session.flush()
+    from .notify import demo as notify_demo  # notices in the demo inboxes
+    notify_demo.seed(people)
+    db.session.flush()
     return [(person.email, DEMO_PASSWORD) for person in people]
 
 

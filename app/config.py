@@ -66,9 +66,13 @@ class Defaults:
     # The areas of the product, in the order they build on each other: each
     # package's init_app registers its views and what it adds to the others
     # (app/areas.py). Adding an area is adding its package name here.
-    AREAS = ["app.auth", "app.circles", "app.gatherings", "app.lending", "app.talk", "app.home", "app.pwa"]
+    AREAS = ["app.auth", "app.notify", "app.circles", "app.gatherings", "app.lending", "app.talk", "app.home",
+             "app.pwa"]
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Quiet hours for whoever has not chosen (from, until; local hours): notices
+    # that come right away wait until they end. Equal hours: none.
+    QUIET_HOURS = (21, 8)
     MAX_CONTENT_LENGTH = 1024 * 1024  # 1 MiB: no form of ours comes near it
     # The CSRF token lives as long as the session: an installed app left open
     # for hours must still be able to post.

@@ -20,6 +20,7 @@ looked it up says so in ``Vary``.
 from __future__ import annotations
 
 import io
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
@@ -90,6 +91,20 @@ def _language() -> tuple:
         found = (catalog(code), code)
         _request_language.set(found)
     return found
+
+
+@contextmanager
+def speaking(code: str | None):
+    """Translate in ``code`` (a person's language) for the block: mail is
+    rendered for its recipient, not for whoever caused it."""
+    code = code if code in languages() else DEFAULT
+    token = _request_language.set((catalog(code), code))
+    try:
+        from flask_babel import force_locale
+        with force_locale(DEFAULT if code == PSEUDO else code):
+            yield
+    finally:
+        _request_language.reset(token)
 
 
 def language() -> str:

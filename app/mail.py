@@ -3,7 +3,7 @@
 Whatever sends mail writes an outbox row in the same write unit as the
 change that causes it; the mail goes out only after that unit commits, so a
 rolled-back change never mails anyone and a crash after the commit leaves the
-row to be sent by ``flask mail send``.
+row to be sent by the job runner (``flask jobs run``; ``flask mail send`` by hand).
 
 Delivery is at least once: a sender claims a row with a lease that expires,
 sends it, and only then marks it sent. A sender killed in between leaves the
@@ -16,7 +16,9 @@ next try never hold back the others.
 from __future__ import annotations
 
 import datetime as dt
+import html as html_lib
 import logging
+import re
 import smtplib
 import unicodedata
 from email.message import EmailMessage
@@ -51,6 +53,9 @@ class OutboxMail(db.Model):
     to_address: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    html: Mapped[str | None] = mapped_column(Text)  # a small HTML part beside the text
+    # Extra headers (List-Unsubscribe, List-Unsubscribe-Post), one "Name: value" a line.
+    headers: Mapped[str | None] = mapped_column(Text)
     # Fixed when queued: a mail sent twice (a sender died after sending) is recognisably one.
     message_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -65,15 +70,37 @@ class OutboxMail(db.Model):
 def one_line(text: str, limit: int = 200) -> str:
     """Text safe for a mail header: control characters (line breaks included)
     become spaces, runs of spaces one, and it is cut to ``limit``."""
+    if (text or "").isprintable():  # no control or format characters: the common case, fast
+        return " ".join(text.split())[:limit]
     cleaned = "".join(" " if unicodedata.category(c).startswith("C") else c for c in text or "")
     return " ".join(cleaned.split())[:limit]
 
 
-def queue_mail(to: str, subject: str, template: str, **context) -> OutboxMail:
-    """Add a mail to the current write unit; it is sent after the commit."""
-    body = render_template(template, **context)
+_LINK = re.compile(r"(https?://[^\s<>\"]+)")
+
+
+def as_html(text: str) -> str:
+    """The small HTML part beside every mail's text: the same words, its
+    paragraphs and links, nothing more."""
+    parts = []
+    for paragraph in text.split("\n\n"):
+        escaped = html_lib.escape(paragraph.strip())
+        escaped = _LINK.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', escaped)
+        if escaped:
+            parts.append("<p>" + escaped.replace("\n", "<br>\n") + "</p>")
+    return ('<!doctype html><html><body style="font-family:sans-serif;max-width:40em">\n'
+            + "\n".join(parts) + "\n</body></html>")
+
+
+def queue_mail(to: str, subject: str, template: str | None, *, body: str | None = None, html: str | None = None,
+               headers: dict[str, str] | None = None, **context) -> OutboxMail:
+    """Add a mail to the current write unit; it is sent after the commit.
+    ``template`` renders the text, or ``body`` is it already."""
+    body = render_template(template, **context) if template else body or ""
     mail = OutboxMail(to_address=one_line(to, 320), subject=one_line(subject), body=body,
-                      message_id=make_msgid(domain="communitarium"))
+                      html=html if html is not None else as_html(body),
+                      headers="\n".join(f"{one_line(k, 60)}: {one_line(v, 900)}" for k, v in (headers or {}).items())
+                      or None, message_id=make_msgid(domain="communitarium"))
     db.session.add(mail)
     db.session.info.setdefault("outbox_pending", True)
     return mail
@@ -85,7 +112,13 @@ def _message(mail: OutboxMail) -> EmailMessage:
     message["To"] = mail.to_address
     message["Subject"] = one_line(mail.subject)
     message["Message-ID"] = mail.message_id or make_msgid(domain="communitarium")
+    for line in (mail.headers or "").splitlines():
+        name, _sep, value = line.partition(": ")
+        if name and value:
+            message[name] = value
     message.set_content(mail.body)
+    if mail.html:
+        message.add_alternative(mail.html, subtype="html")
     return message
 
 
@@ -140,7 +173,9 @@ def _deliver_one(mail_id: int) -> int:
         update(OutboxMail)
         .where(OutboxMail.id == mail_id, OutboxMail.sent_at.is_(None), OutboxMail.given_up_at.is_(None),
                or_(OutboxMail.claimed_until.is_(None), OutboxMail.claimed_until <= now))
-        .values(claimed_until=now + LEASE, attempts=OutboxMail.attempts + 1)
+        .values(claimed_until=now + dt.timedelta(seconds=current_app.config.get("MAIL_LEASE_SECONDS",
+                                                                                LEASE.total_seconds())),
+                attempts=OutboxMail.attempts + 1)
     ).rowcount
     db.session.commit()
     if not claimed:
@@ -216,5 +251,5 @@ def init_app(app: Flask) -> None:
 
     @mail_cli.command("send")
     def send_command():
-        """Send mail left in the outbox (run it from cron as a safety net)."""
+        """Send mail left in the outbox (the job runner does it every minute)."""
         print(f"sent {deliver_pending(limit=1000)} mail(s)")

@@ -23,4 +23,6 @@ PAGES = [
     ("discussions", "/c/elm-street/talk", True),
     ("discussion, 200 replies", "/c/elm-street/talk/1?page=3", True),
     ("proposal", "/c/elm-street/proposals/1", True),
+    ("notices", "/notices", True),
+    ("notice settings", "/notices/settings", True),
 ]

@@ -148,6 +148,18 @@ def who_is_coming(response) -> list[str]:
     return _names(match.group(1)) if match else []
 
 
+def digest_of(app, mailbox, name: str) -> str:
+    """The last daily digest mailed to ``name``, after one pass of the job
+    runner (move time past their digest hour first)."""
+    from app import jobs
+
+    with app.app_context():
+        jobs.tick()
+    digests = [m for m in mailbox.to(email(name)) if m["Subject"] == "What is new in your circles"]
+    assert digests, subjects(mailbox, name)
+    return digests[-1].get_content()
+
+
 def subjects(mailbox, name_or_address: str) -> list[str]:
     address = name_or_address if "@" in name_or_address else email(name_or_address)
     return [m["Subject"] for m in mailbox.to(address)]

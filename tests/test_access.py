@@ -135,6 +135,13 @@ EXEMPT = {
                       "invite to its circle (others get 404) and naming nothing once the link no longer "
                       "works (tested in test_notices)",
     "circles.join_pending": "the signed-in person's own kept invitation; shows only name and description",
+    "notify.inbox": "the signed-in person's own notices only, read and unread private to them (tested in "
+                    "test_notify)",
+    "notify.mark_read": "marks the signed-in person's own notices only",
+    "notify.settings": "the person's own settings; lists only circles they belong to",
+    "notify.set_language": "the person's own account",
+    "notify.unsubscribe": "a signed token mailed to the person, so it works without signing in; it names no "
+                          "circle and changes only that person's settings (tested in test_notify)",
 }
 
 

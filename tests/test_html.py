@@ -120,6 +120,10 @@ def _collect(app, mailbox, pages: Pages) -> None:
         "password": "not the password"}), 422)
     pages.add("invalid-forms", "time zone", post(verified, "/auth/account/time-zone", {
         "time_zone": "Nowhere/Special"}), 422)
+    pages.add("invalid-forms", "notice settings", post(verified, "/notices/settings", {
+        "digest_hour": "99", "quiet_from": "x", "quiet_until": "8"}), 422)
+    pages.add("invalid-forms", "mail language", post(verified, "/notices/language", {"language": "xx"}), 422)
+    pages.add("invalid-forms", "unsubscribe forged", anonymous.get("/unsubscribe/forged.token"), 400)
 
     # Links from mail, with a real token and a made-up one.
     pages.add("tokens", "verify valid token anonymous", app.test_client().get(verify_link))

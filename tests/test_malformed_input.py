@@ -195,6 +195,8 @@ def settings_form(w, n) -> dict:
 # Valid values for every field of every form, by class name: (world, case number) -> data.
 BASELINES: dict[str, Callable[[dict, int], dict]] = {
     "PlainForm": lambda w, n: {},
+    "TimesForm": lambda w, n: {"digest_hour": "18", "quiet_from": "21", "quiet_until": "8"},
+    "LanguageForm": lambda w, n: {"language": "en"},
     "RegisterForm": lambda w, n: {"display_name": f"Neighbour {n}", "email": f"new{n}@example.org",
                                   "password": NEW_PASSWORD, "time_zone": "Europe/Berlin"},
     "LoginForm": lambda w, n: {"email": "ada@example.org", "password": PASSWORD, "remember": "y"},
@@ -343,6 +345,12 @@ def mint(app, user_id: int, purpose: str, email: str | None = None) -> str:
         return raw
 
 
+def unsubscribe_link(app, user_id: int) -> str:
+    from app.notify.domain import unsubscribe_token
+    with app.app_context():
+        return unsubscribe_token(user_id, "digest")
+
+
 def path_values(app, w: dict, endpoint: str) -> dict:
     """Real values for every URL part, by name, with what some routes need instead."""
     values = {"slug": "elm-street", "gathering_id": w["soup"], "series_id": w["series"], "slot_id": w["slot"],
@@ -364,6 +372,7 @@ def path_values(app, w: dict, endpoint: str) -> dict:
         "auth.confirm_email": lambda: {"token": mint(app, w["Una"], "change",
                                                      email=f"una-{uuid.uuid4().hex[:8]}@example.org")},
         "auth.undo_email_change": lambda: {"token": mint(app, w["Rosa"], "undo")},
+        "notify.unsubscribe": lambda: {"token": unsubscribe_link(app, w["Rosa"])},
     }
     values |= w["lending"] | LENDING_PATHS.get(endpoint, {})
     return values | special.get(endpoint, dict)()

@@ -15,7 +15,7 @@ from app.gatherings.models import Gathering
 from app.talk.models import Elector, PollAnswer, PollOption, Position, Proposal
 
 from .circles_helpers import add_member
-from .gatherings_helpers import count, email, field_error, seen
+from .gatherings_helpers import count, digest_of, email, field_error, seen
 from .helpers import make_user
 from .talk_helpers import (WHEN, close, local_in, neighbourhood, position, post, propose, proposal_row,
                            signed_in, start, talk_path)
@@ -148,9 +148,13 @@ def test_flask_talk_close_records_once_and_tells_the_members(app, mailbox):
         assert recorded.closed_at is not None and recorded.result["why"] == "passed"
         assert "closed 0 proposal(s)" in runner.invoke(args=["talk", "close"]).output
         assert proposal_row(app, proposal).closed_at == recorded.closed_at
-    subjects = [m["Subject"] for m in mailbox.to(email("Dmitri"))]
-    assert subjects == ["A proposal in Elm Street: Paint the shed green", "Closed: Paint the shed green"]
-    assert "passed: 3 of 6 took part, quorum 50%, no blocks" in mailbox.last(email("Dmitri")).get_content()
+    # Opened and closed are not time-critical: both in the inbox, and in the digest.
+    inbox = seen(signed_in(app, "Dmitri").get("/notices"))
+    assert "A proposal in Elm Street: Paint the shed green" in inbox and "Closed: Paint the shed green" in inbox
+    with later(5):
+        digest = digest_of(app, mailbox, "Dmitri")
+    assert "Closed: Paint the shed green" in digest
+    assert "passed: 3 of 6 took part, quorum 50%, no blocks" in digest
 
 
 def test_a_member_who_left_before_closing_takes_their_position_back(app):

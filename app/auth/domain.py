@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app
+from flask import current_app, has_request_context
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -19,7 +19,7 @@ from ..areas import areas
 from ..database import utcnow
 from ..errors import RuleError
 from ..extensions import db
-from ..i18n import _
+from ..i18n import _, language
 from ..links import external_url
 from ..mail import OutboxMail, queue_mail
 from ..tokens import new_token, token_hash
@@ -106,7 +106,7 @@ def register(email: str, display_name: str, password_hash: str, time_zone: str |
                    reset_url=external_url("auth.reset_request"))
         return None
     user = User(email=email, display_name=display_name.strip(), password_hash=password_hash,
-                time_zone=time_zone or None)
+                time_zone=time_zone or None, language=language() if has_request_context() else None)
     db.session.add(user)
     send_verification(user, notes)
     return user

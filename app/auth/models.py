@@ -22,6 +22,8 @@ class User(UserMixin, db.Model):
     display_name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str | None] = mapped_column(String(200))
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    # The language mail is written in (a catalog name, "en"); from Accept-Language at sign-up.
+    language: Mapped[str | None] = mapped_column(String(16))
     email_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

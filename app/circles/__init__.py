@@ -21,4 +21,6 @@ def init_app(app, areas) -> None:
     areas.signup_note(routes.invited_by)
     areas.exempt_registration(routes.signing_up_through_an_invitation, routes.count_signup_through_invitation)
     areas.on_account_deleted(domain.withdraw_from_circles, warning=domain.describe_account_deletion)
+    areas.notice("circle_waiting", N_("someone is waiting to join a circle you steward"), "circles", default="now")
+    areas.notice("circle_welcomed", N_("the stewards welcome you into a circle"), "circles", default="digest")
     areas.offer(N_("Circles that belong to their members, with a log of every change stewards make"), order=90)

@@ -18,6 +18,8 @@ from ..database import lock, utcnow
 from ..errors import RuleError
 from ..extensions import db
 from ..i18n import N_, _
+from ..links import external_url
+from ..notify import notify
 from ..text import render_markdown
 from ..tokens import new_token, token_hash
 from .models import Circle, Invitation, JoinRequest, LogEntry, Membership, PendingJoin
@@ -342,6 +344,8 @@ def join(user: User, invitation_id: int, answer: str = "") -> Membership | JoinR
             db.session.add(request)
         request.answer, request.status = answer.strip(), "pending"
         request.decided_at = request.decided_by_id = None
+        db.session.flush()
+        _tell_stewards(circle, user, request)
         return request
     membership = Membership(circle_id=circle.id, user_id=user.id)
     db.session.add(membership)
@@ -375,6 +379,17 @@ def pending_requests(circle: Circle) -> list[JoinRequest]:
     return list(db.session.scalars(_PENDING_REQUESTS, {"circle_id": circle.id}))
 
 
+def _tell_stewards(circle: Circle, user: User, request: JoinRequest) -> None:
+    """Someone answered the circle's question: its stewards hear of it (right away, by default)."""
+    stewards = db.session.scalars(select(User).join(Membership, Membership.user_id == User.id)
+                                  .where(Membership.circle_id == circle.id, Membership.role == "steward"))
+    for steward in stewards:
+        notify("circle_waiting", steward, f"request-{request.id}@{request.answer[:20]}", circle=circle, actor=user,
+               subject=lambda: _("%(name)s is waiting to join %(circle)s", name=user.display_name, circle=circle.name),
+               template="circles/notices/waiting.txt", url=external_url("home.circle", slug=circle.slug),
+               person=user, answer=request.answer)
+
+
 def decide_request(circle: Circle, actor: User, request_id: int, approve: bool) -> JoinRequest:
     """Approve or decline an answer, once.
 
@@ -392,6 +407,9 @@ def decide_request(circle: Circle, actor: User, request_id: int, approve: bool) 
     if approve and membership_of(circle.id, request.user) is None:
         db.session.add(Membership(circle_id=circle.id, user_id=request.user_id))
         _adopt_time_zone(request.user, circle)
+        notify("circle_welcomed", request.user, f"request-{request.id}", circle=circle, actor=actor,
+               subject=lambda: _("Welcome to %(circle)s", circle=circle.name), template="circles/notices/welcomed.txt",
+               url=external_url("home.circle", slug=circle.slug))
     log(circle, actor, "member_approved" if approve else "member_declined", subject=request.user)
     return request
 

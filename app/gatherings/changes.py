@@ -1,6 +1,7 @@
 """Changes that matter to those coming (time, place, status, a seat given):
 recorded on the gathering, raising its calendar SEQUENCE where it should, and
-mailed to those they concern, in the caller's write unit."""
+told to those they concern, in the caller's write unit: a notice for members
+(their settings decide how it is mailed), a mail for guests."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from sqlalchemy import select
 from ..auth.models import User
 from ..circles import domain as circles
 from ..extensions import db
+from ..database import utcnow
 from ..i18n import _
 from ..links import external_url
 from ..mail import queue_mail
+from ..notify import notify
+from ..zones import local_of
 from .models import Answer, Change, Cohost, Gathering
 
 # Which edited fields are a change that matters, and of what kind.
@@ -19,20 +23,49 @@ MATTERS = {"starts_local": "time", "ends_local": "time", "time_zone": "time", "p
            "online_url": "place", "status": "status"}
 
 
-def record(gathering: Gathering, kind: str, answer: Answer | None = None, **details) -> None:
-    """Write down a change that matters and mail those it concerns (after the commit):
-    one person (``answer``), or everyone with a seat or a waitlist place."""
-    db.session.add(Change(gathering_id=gathering.id, kind=kind, details=details))
+def record(gathering: Gathering, kind: str, answer: Answer | None = None, actor: User | None = None,
+           **details) -> None:
+    """Write down a change that matters and tell those it concerns (after the
+    commit): one person (``answer``), or everyone with a seat or a waitlist
+    place, except ``actor``, who made it."""
+    change = Change(gathering_id=gathering.id, kind=kind, details=details)
+    db.session.add(change)
+    db.session.flush()
     recipients = [answer] if answer is not None else list(db.session.scalars(
         select(Answer).where(Answer.gathering_id == gathering.id, Answer.state.in_(("seated", "waiting")))
         .options(db.joinedload(Answer.user))))
     for person in recipients:
-        address = person.user.email if person.user is not None else person.guest_email
-        if not address:
+        if person.user is not None:
+            notify(notice_kind(kind, details), person.user, f"change-{change.id}", circle=gathering.circle,
+                   actor=actor, subject=lambda: _("%(title)s: %(what)s", title=gathering.title,
+                                                  what=subject(kind, details)),
+                   template="gatherings/notices/change.txt", url=link_for(gathering, person),
+                   urgent=same_day_cancellation(gathering, details), gathering=gathering, kind=kind,
+                   details=details)
             continue
-        queue_mail(address, _("%(title)s: %(what)s", title=gathering.title, what=subject(kind, details)),
+        if not person.guest_email:
+            continue
+        queue_mail(person.guest_email, _("%(title)s: %(what)s", title=gathering.title, what=subject(kind, details)),
                    "gatherings/mail/change.txt", gathering=gathering, kind=kind, details=details, answer=person,
                    url=link_for(gathering, person))
+
+
+def notice_kind(kind: str, details: dict) -> str:
+    """Which kind of notice a change is: a seat, called off, moved (time or place), or another change."""
+    if kind in ("seat", "approved"):
+        return "gathering_seat"
+    if details.get("status") == "cancelled" and "status" in details.get("kinds", []):
+        return "gathering_cancelled"
+    if {"time", "place"} & set(details.get("kinds", [])):
+        return "gathering_moved"
+    return "gathering_changed"
+
+
+def same_day_cancellation(gathering: Gathering, details: dict) -> bool:
+    """Called off for today: that passes quiet hours."""
+    if details.get("status") != "cancelled" or "status" not in details.get("kinds", []):
+        return False
+    return local_of(utcnow(), gathering.time_zone).date() >= gathering.starts_local.date()
 
 
 def subject(kind: str, details: dict) -> str:

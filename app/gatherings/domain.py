@@ -125,7 +125,7 @@ def update_gathering(gathering_id: int, actor: User, membership: Membership | No
     kinds = sorted({MATTERS[f] for f in changed if f in MATTERS})
     if kinds:
         gathering.sequence += 1
-        record(gathering, "changed", kinds=kinds, status=gathering.status)
+        record(gathering, "changed", actor=actor, kinds=kinds, status=gathering.status)
     note_steward_change(gathering, actor, ", ".join(changed))
     if "capacity" in changed:
         promote(gathering)

@@ -1,7 +1,8 @@
-"""``flask lending expire``: run from cron (every hour) until a job runner
-exists. It records waitlist offers past their time and offers the thing to
-the next in line, tells borrowers the day before a loan is due, and tells the
-owner, the borrower and the next borrower when a loan is overdue."""
+"""Lending's scheduled work, run by the job runner every hour (``flask lending
+expire`` runs it by hand): it records waitlist offers past their time and
+offers the thing to the next in line, tells borrowers the day before a loan is
+due, and tells the owner, the borrower and the next borrower when a loan is
+overdue."""
 
 from __future__ import annotations
 
@@ -34,16 +35,16 @@ def run(now: dt.datetime | None = None) -> dict[str, int]:
             today = dt.datetime.now(things.zone(thing.circle.time_zone)).date()
             if (reservation.end_date == today + dt.timedelta(days=1) and reservation.due_told_on is None):
                 reservation.due_told_on = today
-                loans.tell_borrower(reservation, thing, _("Due back tomorrow: %(thing)s", thing=thing.name), "due")
+                loans.tell_borrower(reservation, thing, lambda: _("Due back tomorrow: %(thing)s", thing=thing.name), "due")
                 counts["due"] += 1
             if reservation.status == "out" and reservation.end_date < today and reservation.overdue_told_on is None:
                 reservation.overdue_told_on = today
-                loans.tell_borrower(reservation, thing, _("Overdue: %(thing)s", thing=thing.name), "overdue")
-                loans.tell_handlers(thing, _("Overdue: %(thing)s", thing=thing.name), "overdue",
+                loans.tell_borrower(reservation, thing, lambda: _("Overdue: %(thing)s", thing=thing.name), "overdue")
+                loans.tell_handlers(thing, lambda: _("Overdue: %(thing)s", thing=thing.name), "overdue",
                                     reservation=reservation)
                 following = loans.next_after(reservation)
                 if following is not None:
-                    loans.tell_borrower(following, thing, _("Not back yet: %(thing)s", thing=thing.name),
+                    loans.tell_borrower(following, thing, lambda: _("Not back yet: %(thing)s", thing=thing.name),
                                         "overdue_next")
                 counts["overdue"] += 1
     deliver_pending()  # after the commit, as a request does
@@ -52,6 +53,6 @@ def run(now: dt.datetime | None = None) -> dict[str, int]:
 
 @bp.cli.command("expire")
 def expire_command():
-    """Offers that ran out, due and overdue loans (cron, hourly)."""
+    """Offers that ran out, due and overdue loans (the job runner does it hourly)."""
     counts = run()
     click.echo(", ".join(f"{what}: {n}" for what, n in counts.items()))

@@ -26,7 +26,7 @@ def _withdraw_things(thing_query) -> None:
             reservation.status, reservation.decided_at = ("declined" if reservation.status == "requested"
                                                           else "cancelled"), utcnow()
             reservation.answer_note = _("The owner has left, and the thing is withdrawn.")
-            loans.tell_borrower(reservation, thing, _("Withdrawn: %(thing)s", thing=thing.name), "declined")
+            loans.tell_borrower(reservation, thing, lambda: _("Withdrawn: %(thing)s", thing=thing.name), "declined")
         db.session.execute(update(WaitEntry).where(WaitEntry.thing_id == thing.id,
                                                    WaitEntry.status.in_(("waiting", "offered")))
                            .values(status="gone"))
@@ -42,7 +42,7 @@ def _leave_borrowing(user: User, circle_id: int | None) -> None:
     for reservation in db.session.scalars(query):
         thing = reservation.thing
         if reservation.status == "out":
-            loans.tell_handlers(thing, _("%(thing)s: the borrower has left", thing=thing.name), "withdrawn",
+            loans.tell_handlers(thing, lambda: _("%(thing)s: the borrower has left", thing=thing.name), "withdrawn",
                                 reason=_("%(name)s, who has \"%(thing)s\", has left the circle. The loan stays "
                                          "open until it is returned.", name=user.shown_name, thing=thing.name))
             continue

@@ -23,7 +23,7 @@ from ..database import lock, utcnow
 from ..extensions import db
 from ..i18n import _
 from ..links import external_url
-from ..mail import queue_mail
+from ..notify import notify
 from . import things, waitlist
 from .errors import LendingError
 from .models import ACTIVE, OVERLAP_CONSTRAINT, Reservation, Thing
@@ -149,11 +149,11 @@ def request(thing: Thing, borrower: User, start: dt.date | None, end: dt.date | 
     if thing.auto_accept:
         block(reservation, thing, start, end, thing.buffer_days, status="accepted")
         reservation.decided_at = utcnow()
-        tell_handlers(thing, _("%(name)s borrows %(thing)s", name=borrower.shown_name, thing=thing.name),
-                      "accepted_at_once", reservation=reservation, borrower=borrower)
+        tell_handlers(thing, lambda: _("%(name)s borrows %(thing)s", name=borrower.shown_name, thing=thing.name),
+                      "accepted_at_once", reservation=reservation, borrower=borrower, actor=borrower)
     else:
-        tell_handlers(thing, _("%(name)s asks to borrow %(thing)s", name=borrower.shown_name, thing=thing.name),
-                      "requested", reservation=reservation, borrower=borrower)
+        tell_handlers(thing, lambda: _("%(name)s asks to borrow %(thing)s", name=borrower.shown_name, thing=thing.name),
+                      "requested", reservation=reservation, borrower=borrower, actor=borrower)
     return reservation
 
 
@@ -174,7 +174,7 @@ def accept(reservation_id: int, actor: User, note: str = "") -> Reservation:
     # The buffer as it is now, at acceptance, is what the reservation keeps.
     block(reservation, thing, reservation.start_date, reservation.end_date, thing.buffer_days, status="accepted")
     reservation.answer_note, reservation.decided_at = note, utcnow()
-    tell_borrower(reservation, thing, _("Yes: %(thing)s", thing=thing.name), "accepted")
+    tell_borrower(reservation, thing, lambda: _("Yes: %(thing)s", thing=thing.name), "accepted")
     return reservation
 
 
@@ -183,7 +183,7 @@ def decline(reservation_id: int, actor: User, note: str = "") -> Reservation:
     if reservation.status != "requested":
         raise LendingError(_("This request has already been answered."))
     reservation.status, reservation.answer_note, reservation.decided_at = "declined", note, utcnow()
-    tell_borrower(reservation, thing, _("Not this time: %(thing)s", thing=thing.name), "declined")
+    tell_borrower(reservation, thing, lambda: _("Not this time: %(thing)s", thing=thing.name), "declined")
     return reservation
 
 
@@ -202,7 +202,7 @@ def cancel(reservation_id: int, actor: User, note: str = "") -> Reservation:
     if note:
         reservation.answer_note = note
     if by_handler and reservation.borrower_id != actor.id:
-        tell_borrower(reservation, thing, _("Cancelled: %(thing)s", thing=thing.name), "cancelled")
+        tell_borrower(reservation, thing, lambda: _("Cancelled: %(thing)s", thing=thing.name), "cancelled")
     if was_active:
         db.session.flush()
         waitlist.offer_next(thing)
@@ -270,7 +270,7 @@ def extend(reservation_id: int, actor: User, new_end: dt.date | None) -> Reserva
     except LendingError:
         raise LendingError(_("The days after this loan are taken: it cannot be extended that far."),
                            "end_date") from None
-    tell_handlers(thing, _("%(thing)s: a loan is extended", thing=thing.name), "extended",
+    tell_handlers(thing, lambda: _("%(thing)s: a loan is extended", thing=thing.name), "extended",
                   reservation=reservation, borrower=reservation.borrower)
     return reservation
 
@@ -286,7 +286,7 @@ def move(reservation_id: int, actor: User, start: dt.date | None, end: dt.date |
         raise LendingError(_("Only a reservation not yet picked up can be moved."))
     check_dates(thing, start, end, today or things.today_in(thing.circle))
     block(reservation, thing, start, end, thing.buffer_days)
-    tell_borrower(reservation, thing, _("Moved: %(thing)s", thing=thing.name), "moved")
+    tell_borrower(reservation, thing, lambda: _("Moved: %(thing)s", thing=thing.name), "moved")
     return reservation
 
 
@@ -308,17 +308,33 @@ def thing_url(thing: Thing) -> str:
     return external_url("lending.thing", slug=thing.circle.slug, thing_id=thing.id)
 
 
-def tell_handlers(thing: Thing, subject: str, kind: str, **context) -> None:
+# What each kind of mail is, as a notice people choose how to get (app/notify).
+NOTICE_KINDS = {"requested": "lending_request", "accepted_at_once": "lending_request", "extended": "lending_request",
+                "withdrawn": "lending_request", "accepted": "lending_request", "declined": "lending_request",
+                "cancelled": "lending_request", "moved": "lending_request", "offer": "lending_offer",
+                "due": "lending_due", "overdue": "lending_due", "overdue_next": "lending_due"}
+
+
+def tell(person, thing: Thing, subject, kind: str, occasion: str, **context) -> None:
+    """A notice about a thing, rendered for ``person`` (``subject`` is a callable,
+    so it is said in their language); once per ``occasion``."""
+    notify(NOTICE_KINDS[kind], person, f"{kind}:{occasion}", circle=thing.circle, subject=subject,
+           template="lending/mail/notice.txt", url=thing_url(thing), kind=kind, thing=thing, person=person,
+           **context)
+
+
+def tell_handlers(thing: Thing, subject, kind: str, **context) -> None:
+    reservation = context.get("reservation")
+    occasion = f"reservation {reservation.id} {reservation.end_date}" if reservation else f"thing {thing.id} {utcnow()}"
     for person in things.handlers(thing):
-        queue_mail(person.email, subject, "lending/mail/notice.txt", kind=kind, thing=thing, person=person,
-                   url=thing_url(thing), **context)
+        tell(person, thing, subject, kind, occasion, **context)
 
 
-def tell_borrower(reservation: Reservation, thing: Thing, subject: str, kind: str, **context) -> None:
+def tell_borrower(reservation: Reservation, thing: Thing, subject, kind: str, **context) -> None:
     borrower = reservation.borrower
     if borrower is not None:
-        queue_mail(borrower.email, subject, "lending/mail/notice.txt", kind=kind, thing=thing, person=borrower,
-                   reservation=reservation, url=thing_url(thing), **context)
+        tell(borrower, thing, subject, kind, f"reservation {reservation.id} {reservation.start_date} "
+             f"{reservation.end_date} {reservation.status}", reservation=reservation, **context)
 
 
 def relative_url(thing: Thing) -> str:

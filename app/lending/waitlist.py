@@ -13,8 +13,6 @@ from ..auth.models import User
 from ..database import lock, utcnow
 from ..extensions import db
 from ..i18n import _
-from ..links import external_url
-from ..mail import queue_mail
 from .errors import LendingError
 from .models import Thing, WaitEntry
 
@@ -73,9 +71,9 @@ def offer_next(thing: Thing, now: dt.datetime | None = None) -> WaitEntry | None
         return None
     first = free[0]
     first.status, first.offer_until = "offered", now + dt.timedelta(hours=OFFER_HOURS)
-    queue_mail(first.user.email, _("%(thing)s is free for you", thing=thing.name), "lending/mail/notice.txt",
-               kind="offer", thing=thing, person=first.user, entry=first,
-               url=external_url("lending.thing", slug=thing.circle.slug, thing_id=thing.id))
+    from .loans import tell  # loans imports this module
+    tell(first.user, thing, lambda: _("%(thing)s is free for you", thing=thing.name), "offer",
+         f"entry {first.id} {first.offer_until}", entry=first)
     return first
 
 

@@ -17,7 +17,7 @@ from ..errors import RuleError
 from ..extensions import db
 from ..i18n import _
 from ..links import external_url
-from ..mail import queue_mail
+from ..notify import notify
 from ..text import render_markdown
 from ..zones import localize
 from . import rules
@@ -141,10 +141,10 @@ def mention(circle: Circle, author: User, body: str, discussion: Discussion) -> 
     url = external_url("talk.discussion", slug=circle.slug, discussion_id=discussion.id)
     for user in told:
         if user.email:
-            queue_mail(user.email, _("%(name)s mentioned you in %(circle)s", name=author.shown_name,
-                                     circle=circle.name),
-                       "talk/mail/mention.txt", user=user, author=author, circle=circle, discussion=discussion,
-                       url=url)
+            notify("talk_mention", user, f"discussion {discussion.id} at {utcnow().isoformat()}", circle=circle,
+                   actor=author, subject=lambda: _("%(name)s mentioned you in %(circle)s", name=author.shown_name,
+                                                   circle=circle.name),
+                   template="talk/mail/mention.txt", url=url, user=user, author=author, discussion=discussion)
     return told
 
 
@@ -219,10 +219,10 @@ def open_proposal(discussion: Discussion, author: User, *, kind: str, title: str
         url = external_url("talk.proposal", slug=circle.slug, proposal_id=proposal.id)
         for user in db.session.scalars(select(User).where(User.id.in_(member_ids), User.id != author.id)):
             if user.email:
-                queue_mail(user.email, _("A proposal in %(circle)s: %(title)s", circle=circle.name,
+                notify("talk_opened", user, f"proposal {proposal.id} opened", circle=circle, actor=author,
+                       subject=lambda: _("A proposal in %(circle)s: %(title)s", circle=circle.name,
                                          title=proposal.title),
-                           "talk/mail/opened.txt", user=user, proposal=proposal, circle=circle, author=author,
-                           url=url)
+                       template="talk/mail/opened.txt", url=url, user=user, proposal=proposal, author=author)
     return proposal
 
 
@@ -347,8 +347,9 @@ def remind_closing(now: dt.datetime | None = None) -> list[int]:
                 .join(Membership, (Membership.user_id == User.id) & (Membership.circle_id == circle.id))
                 .where(Elector.proposal_id == proposal.id, User.id.not_in(answered))):
             if user.email:
-                queue_mail(user.email, _("Closes within a day: %(title)s", title=proposal.title),
-                           "talk/mail/closing.txt", user=user, proposal=proposal, circle=circle, url=url)
+                notify("talk_closing", user, f"proposal {proposal.id} closing", circle=circle,
+                       subject=lambda: _("Closes within a day: %(title)s", title=proposal.title),
+                       template="talk/mail/closing.txt", url=url, user=user, proposal=proposal)
     return reminded
 
 
@@ -362,8 +363,9 @@ def _tell_closed(proposal: Proposal) -> None:
                                 .where(Elector.proposal_id == proposal.id))
     for user in people:
         if user.email:
-            queue_mail(user.email, _("Closed: %(title)s", title=proposal.title), "talk/mail/closed.txt",
-                       user=user, proposal=proposal, circle=circle, sentence=rules.sentence(result), url=url)
+            notify("talk_closed", user, f"proposal {proposal.id} closed", circle=circle,
+                   subject=lambda: _("Closed: %(title)s", title=proposal.title), template="talk/mail/closed.txt",
+                   url=url, user=user, proposal=proposal, sentence=lambda: rules.sentence(result))
 
 
 def can_conclude(proposal: Proposal, user: User, membership: Membership | None) -> bool:

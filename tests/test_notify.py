@@ -1,0 +1,399 @@
+"""Notices end to end: recorded once with the change, the inbox, settings per
+kind and per circle, quiet hours, the digest, one-click unsubscribe, the job
+runner, reminders, and mail in the recipient's language. Real SMTP
+(tests.helpers.MailBox); time moved with time-machine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+import time_machine
+from sqlalchemy import select
+
+from app import jobs
+from app.auth.models import User
+from app.database import write_unit
+from app.extensions import db
+from app.mail import OutboxMail, deliver_pending
+from app.notify import domain as notices
+from app.notify.models import Notice, NoticePrefs
+
+from .gatherings_helpers import (answer, count, email, gathering_row, neighbourhood, seen, signed_in,
+                                 subjects)
+from .helpers import post
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def at(year, month, day, hour, minute=0, zone=BERLIN):
+    return dt.datetime(year, month, day, hour, minute, tzinfo=zone)
+
+
+def settings_form(**changes):
+    data = {"digest_hour": "18", "quiet_from": "21", "quiet_until": "8"}
+    data.update({k: str(v) for k, v in changes.items()})
+    return data
+
+
+def _crowd(app, **fields):
+    """Ada hosts (capacity 2): Bruno is seated, Chiara waits."""
+    ids = neighbourhood(app, capacity=2, **fields)
+    answer(signed_in(app, "Bruno"), ids["path"], "going")
+    answer(signed_in(app, "Chiara"), ids["path"], "going")
+    return ids
+
+
+def _notices(app, name):
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == email(name)))
+        return list(db.session.scalars(select(Notice).where(Notice.user_id == user.id).order_by(Notice.id)))
+
+
+def _move(app, ids, who="Ada", **values):
+    from app.gatherings import domain
+    with app.app_context():
+        actor = db.session.get(User, ids[who])
+        with write_unit():
+            domain.update_gathering(ids["gathering"], actor, None, **values)
+        deliver_pending()  # what the request's after-commit send does
+
+
+def test_a_seat_from_the_waitlist_is_a_notice_mailed_right_away_and_in_the_inbox(app, mailbox):
+    ids = _crowd(app)
+    assert subjects(mailbox, "Chiara") == []
+    answer(signed_in(app, "Bruno"), ids["path"], "cant")  # Bruno's seat goes to Chiara
+    assert subjects(mailbox, "Chiara") == ["Soup evening: a seat for you"]
+    mail = mailbox.last(email("Chiara"))
+    # A text part and a small HTML part; a link to stop this kind of mail.
+    assert mail.is_multipart() and mail.get_body(("html",)) is not None
+    assert "<a href=" in mail.get_body(("html",)).get_content()
+    assert "it is yours" in mail.get_content()
+    assert re.search(r"https?://\S+" + re.escape(ids["path"]), mail.get_content())  # absolute in mail
+    assert mail["List-Unsubscribe"].startswith("<http") and mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # The inbox says so, newest first, marked new (no count anywhere), private to Chiara.
+    chiara = signed_in(app, "Chiara")
+    page = chiara.get("/notices")
+    assert page.status_code == 200
+    text = seen(page)
+    assert "new" in text and "Soup evening: a seat for you" in text
+    assert "Soup evening: a seat for you" not in seen(signed_in(app, "Dmitri").get("/notices"))
+    assert not re.search(r"\b\d+ new\b", text)
+    assert f'href="{ids["path"]}"' in page.get_data(as_text=True)  # a path on this site in the inbox
+    # Marking read takes the marker away.
+    first = _notices(app, "Chiara")[-1]
+    assert post(chiara, "/notices/read", {"up_to": first.id}).status_code == 303
+    assert _notices(app, "Chiara")[-1].read_at is not None
+    assert "Mark these as read" not in seen(chiara.get("/notices"))
+    assert post(chiara, "/notices/read", {"up_to": "x1"}).status_code == 400
+
+
+def test_a_second_record_of_the_same_occasion_records_nothing(app, mailbox):
+    ids = _crowd(app)
+    with app.app_context():
+        from app.circles.models import Circle
+        bruno, circle = db.session.get(User, ids["Bruno"]), db.session.get(Circle, ids["circle"])
+        with write_unit():
+            first, again = (notices.notify("gathering_changed", bruno, "occasion-1", circle=circle, subject="S",
+                                           template="circles/notices/welcomed.txt") for _ in range(2))
+        assert first is not None and again is None
+        assert count(app, Notice, Notice.occasion == "occasion-1") == 1
+
+
+def test_nobody_is_told_what_they_did_themselves(app, mailbox):
+    ids = _crowd(app)
+    mailbox.clear()
+    _move(app, ids, "Ada", place="The community hall")  # Ada hosts and is going
+    assert subjects(mailbox, "Ada") == [] and _notices(app, "Ada") == []
+    assert subjects(mailbox, "Bruno") == ["Soup evening: changed"]
+
+
+def test_settings_per_kind_and_per_circle(app, mailbox):
+    ids = _crowd(app)
+    bruno = signed_in(app, "Bruno")
+    page = bruno.get("/notices/settings")
+    assert page.status_code == 200 and "Right away" in seen(page)
+    # Off for moves: nothing at all; the inbox neither.
+    assert post(bruno, "/notices/settings", settings_form(**{"kind-gathering_moved": "off"})).status_code == 303
+    mailbox.clear()
+    _move(app, ids, place="The community hall")
+    assert subjects(mailbox, "Bruno") == [] and _notices(app, "Bruno") == []
+    assert subjects(mailbox, "Chiara") == ["Soup evening: changed"]
+    # The circle limited to the inbox: recorded, never mailed.
+    assert post(bruno, "/notices/settings", settings_form(**{f"circle-{ids['circle']}": "inbox"})).status_code == 303
+    mailbox.clear()
+    _move(app, ids, place="The old school")
+    assert subjects(mailbox, "Bruno") == []
+    assert [n.channel for n in _notices(app, "Bruno")] == ["inbox"]
+    # A value that is not on the list: a clear 422, nothing saved.
+    response = post(bruno, "/notices/settings", settings_form(**{"kind-gathering_moved": "loud"}))
+    assert response.status_code == 422 and "Choose each setting from its list." in seen(response)
+    response = post(bruno, "/notices/settings", settings_form(digest_hour=24))
+    assert response.status_code == 422
+
+
+def test_quiet_hours_hold_a_notice_until_morning_but_not_a_same_day_cancellation(app, mailbox):
+    ids = _crowd(app)
+    bruno = signed_in(app, "Bruno")
+    assert post(bruno, "/notices/settings", settings_form()).status_code == 303  # 21:00 to 08:00
+    evening = at(2026, 12, 1, 22, 30)
+    with time_machine.travel(evening, tick=False):
+        _move(app, ids, place="The community hall")
+    assert subjects(mailbox, "Bruno") == []
+    held = _notices(app, "Bruno")[-1]
+    assert held.mail_due_at == at(2026, 12, 2, 8)
+    with time_machine.travel(at(2026, 12, 2, 7, 59), tick=False), app.app_context():
+        notices.send_held()
+        db.session.commit()
+    assert subjects(mailbox, "Bruno") == []
+    with time_machine.travel(at(2026, 12, 2, 8, 1), tick=False), app.app_context():
+        jobs.tick()
+    assert subjects(mailbox, "Bruno") == ["Soup evening: changed"]
+    # Called off for today, late in the evening: it passes quiet hours.
+    mailbox.clear()
+    day = gathering_row(app, ids["gathering"]).starts_local.date()
+    with time_machine.travel(dt.datetime.combine(day, dt.time(6, 0), tzinfo=BERLIN), tick=False):
+        _move(app, ids, status="cancelled", cancel_reason="The hall is flooded.")
+    assert subjects(mailbox, "Bruno") == ["Soup evening: cancelled"]
+
+
+def test_zero_length_quiet_hours_are_none_and_say_so(app, mailbox):
+    ids = _crowd(app)
+    bruno = signed_in(app, "Bruno")
+    response = post(bruno, "/notices/settings", settings_form(quiet_from=22, quiet_until=22), follow_redirects=True)
+    assert "Quiet hours that start and end at the same hour are none" in seen(response)
+    with time_machine.travel(at(2026, 12, 1, 23, 30), tick=False):
+        _move(app, ids, place="The community hall")
+    assert subjects(mailbox, "Bruno") == ["Soup evening: changed"]
+
+
+def test_the_digest_comes_once_at_the_chosen_hour_grouped_by_circle_and_unsubscribes_in_one_click(app, mailbox):
+    ids = _crowd(app)
+    bruno = signed_in(app, "Bruno")
+    post(bruno, "/notices/settings", settings_form(digest_hour=19))
+    with time_machine.travel(at(2026, 12, 1, 10), tick=False):
+        _move(app, ids, status="tentative")  # not time-critical: the digest
+    assert subjects(mailbox, "Bruno") == []
+    with time_machine.travel(at(2026, 12, 1, 18, 59), tick=False), app.app_context():
+        jobs.tick()
+    assert subjects(mailbox, "Bruno") == []
+    with time_machine.travel(at(2026, 12, 1, 19, 1), tick=False), app.app_context():
+        jobs.tick()
+        jobs.tick()
+        notices.compose_digests()
+        db.session.commit()
+    assert subjects(mailbox, "Bruno") == ["What is new in your circles"]
+    digest = mailbox.last(email("Bruno"))
+    body = digest.get_content()
+    assert "== Elm Street ==" in body and "Soup evening: not yet certain" in body
+    assert digest["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    link = re.match(r"<https?://[^/]+(/unsubscribe/\S+)>", digest["List-Unsubscribe"]).group(1)
+    # Nothing new: no digest the next day.
+    with time_machine.travel(at(2026, 12, 2, 19, 5), tick=False), app.app_context():
+        notices.compose_digests()
+        db.session.commit()
+    assert subjects(mailbox, "Bruno") == ["What is new in your circles"]
+    # The link asks first (a GET changes nothing: link checkers), the mail program posts (RFC 8058).
+    anonymous = app.test_client()
+    with time_machine.travel(at(2026, 12, 2, 20), tick=False):
+        assert "Stop the daily digest?" in seen(anonymous.get(link))
+        with app.app_context():
+            assert db.session.get(NoticePrefs, ids["Bruno"]).unsubscribed_at is None
+        assert anonymous.post(link, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    with app.app_context():
+        assert db.session.get(NoticePrefs, ids["Bruno"]).unsubscribed_at is not None
+    with time_machine.travel(at(2026, 12, 3, 10), tick=False):
+        _move(app, ids, status="confirmed")
+    with time_machine.travel(at(2026, 12, 3, 19, 5), tick=False), app.app_context():
+        notices.compose_digests()
+        db.session.commit()
+    assert subjects(mailbox, "Bruno") == ["What is new in your circles"]
+    assert "Soup evening: confirmed" in seen(bruno.get("/notices"))  # the inbox keeps it
+
+
+def test_a_forged_or_expired_unsubscribe_link_says_so(app, mailbox):
+    ids = _crowd(app)
+    with app.app_context(), app.test_request_context():
+        token = notices.unsubscribe_token(ids["Bruno"], "digest")
+    client = app.test_client()
+    forged = token[:-3] + ("abc" if not token.endswith("abc") else "xyz")
+    for bad in (forged, "nothing", "a" * 400):
+        response = client.post(f"/unsubscribe/{bad}")
+        assert response.status_code == 400 and "not one we made" in seen(response)
+    with time_machine.travel(dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=91)):
+        response = client.post(f"/unsubscribe/{token}")
+    assert response.status_code == 400 and "too old" in seen(response)
+    with app.app_context():
+        assert db.session.get(NoticePrefs, ids["Bruno"]) is None
+
+
+def test_the_digest_hour_in_a_daylight_saving_gap_still_comes_that_day(app):
+    with app.app_context():
+        # 02:00 to 03:00 does not exist in Berlin on 29 March 2026.
+        before = dt.datetime(2026, 3, 29, 0, 30, tzinfo=dt.timezone.utc)
+        due = notices.next_local_hour(2, "Europe/Berlin", before)
+        assert due.astimezone(BERLIN) == at(2026, 3, 29, 3)
+
+
+def test_no_time_zone_uses_the_first_circle_and_an_unknown_one_too(app):
+    ids = _crowd(app, circle_settings=None)
+    with app.app_context():
+        bruno = db.session.get(User, ids["Bruno"])
+        bruno.time_zone = None
+        db.session.commit()
+        circle_zone = notices.zone_of(bruno)
+        assert circle_zone != "UTC"
+        bruno.time_zone = "Mars/Olympus_Mons"
+        db.session.commit()
+        assert notices.zone_of(bruno) == circle_zone
+
+
+def test_stewards_hear_that_someone_waits_and_the_person_that_they_are_welcome(app, mailbox):
+    from app.circles import domain as circles
+    from app.circles.models import Circle
+    from .helpers import make_user
+    ids = neighbourhood(app)
+    with app.app_context():
+        circle = db.session.get(Circle, ids["circle"])
+        circle.question = "Which house do you live in?"
+        ada = db.session.get(User, ids["Ada"])
+        db.session.commit()
+        with write_unit():
+            token = circles.create_invitation(circle, ada, days=7, max_uses=5, asks_question=True)
+        invitation = circles.find_invitation(token)
+        zoe = make_user("zoe@example.org", "Zoe")
+        with write_unit():
+            request = circles.join(zoe, invitation.id, "Number 7")
+        deliver_pending()
+        assert subjects(mailbox, "Ada") == ["Zoe is waiting to join Elm Street"]
+        assert "Number 7" in mailbox.last(email("Ada")).get_content()
+        with write_unit():
+            circles.decide_request(db.session.get(Circle, ids["circle"]), db.session.get(User, ids["Ada"]),
+                                   request.id, approve=True)
+    # The welcome is not time-critical: in Zoe's inbox now, in her digest later.
+    assert subjects(mailbox, "zoe@example.org")[-1:] != ["Welcome to Elm Street"]
+    assert "Welcome to Elm Street" in seen(signed_in(app, "Zoe").get("/notices"))
+
+
+def test_reminders_the_day_before_in_the_digest_and_two_hours_before(app, mailbox):
+    ids = _crowd(app)
+    starts = gathering_row(app, ids["gathering"]).starts_at
+    local = starts.astimezone(BERLIN)
+    day_before = dt.datetime.combine(local.date() - dt.timedelta(days=1), dt.time(9), tzinfo=BERLIN)
+    with time_machine.travel(day_before, tick=False), app.app_context():
+        jobs.tick()
+    assert [n.kind for n in _notices(app, "Bruno")] == ["gathering_tomorrow"]
+    assert _notices(app, "Chiara") == []  # waiting, not going
+    with time_machine.travel(day_before.replace(hour=18, minute=1), tick=False), app.app_context():
+        notices.compose_digests()
+        deliver_pending()
+    assert subjects(mailbox, "Bruno")[-1] == "What is new in your circles"
+    assert "Tomorrow: Soup evening" in mailbox.last(email("Bruno")).get_content()
+    before = starts - dt.timedelta(hours=1, minutes=50)
+    for _ in range(2):  # a second pass records nothing twice
+        with time_machine.travel(before, tick=False), app.app_context():
+            from app.gatherings import reminders
+            reminders.remind()
+            deliver_pending()
+    assert subjects(mailbox, "Bruno").count("Soon: Soup evening") == 1
+    assert subjects(mailbox, "Ada").count("Soon: Soup evening") == 1  # the host is going too
+
+
+def test_mail_is_written_in_the_recipients_language(app, mailbox):
+    ids = _crowd(app)
+    from app.i18n import languages
+    other = "en_XA"  # the pseudo-locale: "[Ĥêļļô ...]"; a real language works the same way
+    assert other in languages()
+    with app.app_context():
+        db.session.get(User, ids["Bruno"]).language = other
+        db.session.commit()
+    # Ada's browser speaks English; Bruno reads his own language.
+    _move(app, ids, place="The community hall")
+    bruno_mail = mailbox.last(email("Bruno")).get_content()
+    chiara_mail = mailbox.last(email("Chiara")).get_content()
+    assert "Hello Chiara," in chiara_mail
+    assert "Hello Bruno," not in bruno_mail and "[Ĥêļļô Bruno,]" in bruno_mail
+
+
+def test_the_language_is_kept_from_sign_up_and_changed_on_the_account_page(app, mailbox):
+    ids = _crowd(app)
+    bruno = signed_in(app, "Bruno")
+    assert "Language of the mail we send you" in seen(bruno.get("/auth/account"))
+    assert post(bruno, "/notices/language", {"language": "en"}).status_code == 303
+    assert post(bruno, "/notices/language", {"language": "xx"}).status_code == 422
+    with app.app_context():
+        assert db.session.get(User, ids["Bruno"]).language == "en"
+
+
+def test_an_smtp_server_that_is_down_keeps_the_mail_and_retries_later(app, mailbox):
+    ids = _crowd(app)
+    port = app.config["SMTP_PORT"]
+    app.config["SMTP_PORT"] = 1  # nobody listens
+    try:
+        answer(signed_in(app, "Bruno"), ids["path"], "cant")
+    finally:
+        app.config["SMTP_PORT"] = port
+    assert subjects(mailbox, "Chiara") == []
+    with app.app_context():
+        mail = db.session.scalar(select(OutboxMail).where(OutboxMail.to_address == email("Chiara")))
+        assert mail.sent_at is None and mail.attempts == 1 and mail.next_attempt_at is not None
+        message_id = mail.message_id
+        retry = mail.next_attempt_at
+    with time_machine.travel(retry + dt.timedelta(seconds=5), tick=False), app.app_context():
+        jobs.tick()
+    assert subjects(mailbox, "Chiara") == ["Soup evening: a seat for you"]
+    assert mailbox.last(email("Chiara"))["Message-ID"] == message_id
+
+
+def test_the_job_runner_runs_each_job_once_per_period(app, mailbox):
+    with app.app_context():
+        ran = []
+        registry = app.extensions["communitarium.areas"]
+        registry.jobs["test-count"] = type(registry.jobs["mail"])("test-count", lambda now: ran.append(now),
+                                                                   dt.timedelta(hours=1))
+        try:
+            with time_machine.travel(at(2026, 12, 1, 10), tick=False):
+                assert jobs.tick()["test-count"] == "done"
+                assert "test-count" not in jobs.tick()
+            with time_machine.travel(at(2026, 12, 1, 11, 1), tick=False):
+                assert jobs.tick()["test-count"] == "done"
+            assert len(ran) == 2
+            # A claim still leased is not taken again.
+            now = at(2026, 12, 1, 13)
+            assert jobs.claim("test-count", now) is True
+            assert jobs.claim("test-count", now) is False
+            assert jobs.claim("test-count", now + jobs.LEASE + dt.timedelta(seconds=1)) is True
+        finally:
+            del registry.jobs["test-count"]
+
+
+def test_the_language_comes_from_the_browser_at_sign_up(app, mailbox):
+    client = app.test_client()
+    response = post(client, "/auth/register", {"email": "ines@example.org", "display_name": "Ines",
+                                               "password": "a neighbourly walk at dusk", "time_zone": "Europe/Berlin"},
+                    headers={"Accept-Language": "en-XA"})
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(User.language).where(User.email == "ines@example.org")) == "en_XA"
+
+
+def test_leaving_a_circle_takes_its_notices_out_of_the_inbox(app, mailbox):
+    ids = _crowd(app)
+    _move(app, ids, place="The community hall")
+    assert "Soup evening: changed" in seen(signed_in(app, "Bruno").get("/notices"))
+    from app.circles import domain as circles
+    with app.app_context():
+        with write_unit():
+            circles.leave_circle(ids["circle"], db.session.get(User, ids["Bruno"]))
+    assert "Soup evening: changed" not in seen(signed_in(app, "Bruno").get("/notices"))
+
+
+def test_a_new_digest_hour_moves_what_waits_for_the_digest(app, mailbox):
+    ids = _crowd(app)
+    bruno = signed_in(app, "Bruno")
+    with time_machine.travel(at(2026, 12, 1, 10), tick=False):
+        _move(app, ids, status="tentative")
+        assert _notices(app, "Bruno")[-1].mail_due_at == at(2026, 12, 1, 18)
+        assert post(bruno, "/notices/settings", settings_form(digest_hour=7)).status_code == 303
+    assert _notices(app, "Bruno")[-1].mail_due_at == at(2026, 12, 2, 7)
