@@ -47,6 +47,22 @@ class NoticeKind:
     area: str
 
 
+@dataclass(frozen=True)
+class PartyClaim:
+    """Something besides seats that a party takes when it gets a seat and
+    gives back when it loses it (a meal's portions): ``take(gathering, answer)``
+    returns False, changing nothing, when it does not fit; ``give_back(gathering,
+    answer)`` returns what that answer holds; ``prepare(gathering, answer,
+    details)`` runs when someone answers "going", before anything is taken, to
+    check and keep what the area needs to know about the party (``details`` is
+    what the area's own form sent, or None from the plain answer form); it
+    raises a RuleError to refuse."""
+
+    take: Callable
+    give_back: Callable
+    prepare: Callable | None = None
+
+
 @dataclass
 class Areas:
     names: list[str] = field(default_factory=list)
@@ -61,6 +77,7 @@ class Areas:
     offers: list[tuple[int, str]] = field(default_factory=list)
     panels: dict[str, list[tuple[int, Callable]]] = field(default_factory=dict)
     purges: list[Callable] = field(default_factory=list)
+    party_claims: list[PartyClaim] = field(default_factory=list)
 
     # --- registering (from each area's init_app) --------------------------------------
 
@@ -112,7 +129,8 @@ class Areas:
         """A section on another area's page: ``render(**context)`` returns HTML
         (a rendered template) or None to add nothing. Pages with panels:
         ``gathering`` (gathering=, circle=, membership=), ``home`` (user=, circles=),
-        ``circle`` (the overview: circle=, membership=) and ``account`` (user=)."""
+        ``circle`` (the overview: circle=, membership=), ``account`` (user=) and
+        ``new_gathering`` (the page that plans one: circle=)."""
         self.panels.setdefault(page, []).append((order, render))
         self.panels[page].sort(key=lambda p: p[0])
 
@@ -121,6 +139,10 @@ class Areas:
         (``flask purge``, daily), in the command's write unit; it returns
         {what: how many} for the command to print."""
         self.purges.append(purge)
+
+    def party_claim(self, take: Callable, give_back: Callable, prepare: Callable | None = None) -> None:
+        """Another counted resource taken together with a gathering's seats (see PartyClaim)."""
+        self.party_claims.append(PartyClaim(take, give_back, prepare))
 
     # --- reading (from the areas' code and templates) ------------------------------------
 

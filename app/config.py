@@ -65,7 +65,7 @@ class Defaults:
     # The areas of the product, in the order they build on each other: each
     # package's init_app registers its views and what it adds to the others
     # (app/areas.py). Adding an area is adding its package name here.
-    AREAS = ["app.auth", "app.circles", "app.gatherings", "app.home", "app.pwa"]
+    AREAS = ["app.auth", "app.circles", "app.gatherings", "app.meals", "app.home", "app.pwa"]
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = 1024 * 1024  # 1 MiB: no form of ours comes near it

@@ -1,0 +1,98 @@
+"""What meals add to other areas' pages (registered as panels) and to the log."""
+
+from __future__ import annotations
+
+from flask import g, render_template
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..database import utcnow
+from ..extensions import db
+from ..forms import PlainForm
+from ..gatherings import domain as gatherings
+from ..gatherings.models import Answer, Gathering
+from ..i18n import _
+from . import domain
+from .forms import PartyForm
+from .models import COURSES, Meal, Party
+
+UPCOMING = 5
+
+
+def reopened_sentence(d: dict, actor: str, subject: str) -> str:
+    return _("%(a)s reopened the costs of the meal “%(t)s”: its shares may change.", a=actor, t=d.get("title"))
+
+
+def deletion_warning(user) -> list[str]:
+    return [_("Your dietary needs are deleted; what you brought to meals to come is taken off their lists. "
+              "Shares of meals already split stay, as a former member’s.")]
+
+
+def need_text(course: str, label: str, left: int) -> str:
+    if course == "other":
+        return f"{left} × {label}" if left > 1 else label
+    return f"{left} {_(COURSES[course][0 if left == 1 else 1])}"
+
+
+def gathering_panel(gathering, circle, membership, **_context):
+    meal = domain.meal_of(gathering.id)
+    if meal is None:
+        return None
+    now = utcnow()
+    mine = db.session.scalar(select(Answer).where(Answer.gathering_id == gathering.id,
+                                                  Answer.user_id == current_user.id))
+    party = db.session.get(Party, mine.id) if mine is not None else None
+    manage = gatherings.can_manage(gathering, current_user, membership)
+    form = g.pop("meal_party_form", None) or PartyForm(
+        formdata=None, adults=party.adults if party and mine.response == "going" else 1,
+        children=party.children if party and mine.response == "going" else 0)
+    totals = None
+    if manage:
+        adults, children = db.session.execute(
+            select(db.func.coalesce(db.func.sum(Party.adults), 0), db.func.coalesce(db.func.sum(Party.children), 0))
+            .join(Answer, Answer.id == Party.answer_id)
+            .where(Answer.gathering_id == gathering.id, Answer.state == "seated")).one()
+        totals = {"people": gathering.seats_taken, "halves": meal.halves_taken, "adults": adults,
+                  "children": children}
+    counts = domain.need_counts(gathering.id) if manage or meal.style == "potluck" else None
+    return render_template("meals/panel.html", gathering=gathering, circle=circle, meal=meal, mine=mine,
+                           party=party, form=form, manage=manage, totals=totals, counts=counts,
+                           still=domain.still_needed([gathering.id]).get(gathering.id, []), need_text=need_text,
+                           said=domain.declarations(meal.allergens, meal.diets, domain.needs_of(current_user)),
+                           open=meal.signups_open(now), live=not gathering.is_cancelled and gathering.ends_at > now,
+                           plain_form=PlainForm())
+
+
+def _upcoming(circle_ids: list[int]):
+    if not circle_ids:
+        return []
+    return db.session.execute(
+        select(Gathering.id, Gathering.title, Gathering.starts_local, Gathering.ends_local, Gathering.time_zone,
+               Gathering.circle_id,
+               Meal.style)
+        .join(Meal, Meal.gathering_id == Gathering.id)
+        .where(Gathering.circle_id.in_(circle_ids), Gathering.ends_at > utcnow(), Gathering.status != "cancelled")
+        .order_by(Gathering.starts_at, Gathering.id).limit(UPCOMING)).all()
+
+
+def home_panel(user, circles, **_context):
+    by_id = {c.id: c for c in circles}
+    meals = _upcoming(list(by_id))
+    if not meals:
+        return None
+    return render_template("meals/upcoming_panel.html", meals=meals, circles=by_id, need_text=need_text,
+                           still=domain.still_needed([m.id for m in meals]))
+
+
+def circle_panel(circle, membership, **_context):
+    meals = _upcoming([circle.id])
+    return render_template("meals/upcoming_panel.html", meals=meals, circles={circle.id: circle},
+                           need_text=need_text, still=domain.still_needed([m.id for m in meals]), circle=circle)
+
+
+def account_panel(user, **_context):
+    return render_template("meals/account_panel.html", recorded=domain.needs_of(user) is not None)
+
+
+def new_gathering_panel(circle, **_context):
+    return render_template("meals/new_gathering_panel.html", circle=circle)
