@@ -44,7 +44,8 @@ def _check_tags(allergens, diets) -> tuple[list | None, list]:
         raise MealError(_("Choose allergens from the list."), "allergens")
     if any(d not in DIETS for d in diets or ()):
         raise MealError(_("Choose diets from the list."), "diets")
-    return (None if allergens is None else sorted(set(allergens))), sorted(set(diets or ()))
+    # Kept in the law's (and the forms') order, so every list reads the same.
+    return (None if allergens is None else [a for a in ALLERGENS if a in allergens]), [d for d in DIETS if d in (diets or ())]
 
 
 def _closes_at(gathering: Gathering, closes_at: dt.datetime | None) -> dt.datetime | None:
@@ -263,7 +264,7 @@ def save_needs(user: User, avoids: list, diets: list) -> None:
     if mine is None:
         mine = DietaryNeeds(user_id=user.id)
         db.session.add(mine)
-    mine.avoids, mine.diets = sorted(set(avoids)), sorted(set(diets))
+    mine.avoids, mine.diets = [a for a in ALLERGENS if a in avoids], [d for d in DIETS if d in diets]
 
 
 def forget_needs(user: User) -> None:

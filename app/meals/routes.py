@@ -4,7 +4,7 @@ and one's dietary needs have pages of their own."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -110,7 +110,8 @@ def party(circle, membership, gathering_id):
             return _to_meal(circle, gathering.id)
     from ..gatherings.routes import _detail_context
     gathering = db.session.get(Gathering, gathering_id)
-    return render_template("gatherings/detail.html", party_form=form,
+    g.meal_party_form = form  # for the meal's panel on the gathering's page
+    return render_template("gatherings/detail.html",
                            **_detail_context(circle, membership, gathering)), 422
 
 
