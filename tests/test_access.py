@@ -57,6 +57,19 @@ CIRCLE_ROUTES = {
     "gatherings.attendance": "host",
     "gatherings.share": "host",
     "gatherings.add_slot": "host",
+    "meals.new": "member",
+    "meals.party": "member",
+    "meals.potluck": "member",
+    "meals.bring": "member",
+    "meals.dish": "member",  # one's own dish (the world's is Dmitri's)
+    "meals.release": "member",
+    "meals.costs": "member",
+    "meals.expense": "member",
+    "meals.remove_expense": "member",  # one's own expense (the world's is Dmitri's)
+    "meals.signups": "host",
+    "meals.menu": "host",
+    "meals.finalize": "host",
+    "meals.reopen": "host",
 }
 
 # Routes that are not a circle's pages, each with the reason it is safe.
@@ -94,6 +107,7 @@ EXEMPT = {
     "circles.join_link": "outside the circle's pages by design: the unguessable invitation token is the key, "
                          "and the page shows only the circle's name and description (tested in test_circles)",
     "circles.join_pending": "the signed-in person's own kept invitation; shows only name and description",
+    "meals.dietary": "the person's own dietary needs, for every circle; shows nobody else's",
 }
 
 
@@ -102,6 +116,7 @@ EXEMPT = {
 CONTROL_SHOWN_LATER = {
     "gatherings.decide": "a gathering that asks hosts to approve answers",
     "gatherings.attendance": "a gathering that has started",
+    "meals.reopen": "a meal whose costs are final",
 }
 
 HARBOUR_DESCRIPTION = "Bins go out on Tuesday night."
@@ -159,6 +174,16 @@ def world(app):
         db.session.commit()
         ids |= {"gathering_id": occurrence.id, "series_id": series_.id, "slot_id": slot.id,
                 "answer_id": db.session.scalar(select(Answer.id).where(Answer.gathering_id == occurrence.id))}
+        # The gathering is a meal too, with Dmitri's dish and expense.
+        from app.meals.models import Dish, Expense, Meal
+        dmitri = db.session.scalar(select(User).where(User.email == "dmitri@example.org"))
+        db.session.add(Meal(gathering_id=occurrence.id, style="potluck", halves_taken=0, diets=[]))
+        dish = Dish(gathering_id=occurrence.id, user_id=dmitri.id, course="main", name="Fish pie", feeds=6,
+                    allergens=["fish"], diets=[])
+        expense = Expense(gathering_id=occurrence.id, user_id=dmitri.id, amount_minor=1250, note="fish")
+        db.session.add_all([dish, expense])
+        db.session.commit()
+        ids |= {"dish_id": dish.id, "expense_id": expense.id}
     return ids
 
 
@@ -167,7 +192,8 @@ def url_values(world) -> dict:
     return {"slug": world["harbour"], "member_id": world["dmitri_membership"],
             "invitation_id": world["invitation_id"], "request_id": world["request_id"],
             "decision": "approve", "gathering_id": world["gathering_id"], "series_id": world["series_id"],
-            "slot_id": world["slot_id"], "answer_id": world["answer_id"], "action": "take"}
+            "slot_id": world["slot_id"], "answer_id": world["answer_id"], "action": "take",
+            "dish_id": world["dish_id"], "expense_id": world["expense_id"]}
 
 
 def circle_rules(app):

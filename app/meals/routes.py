@@ -4,7 +4,7 @@ and one's dietary needs have pages of their own."""
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -214,8 +214,11 @@ def bring(circle, membership, gathering_id):
 def dish(circle, membership, gathering_id, dish_id):
     gathering, meal = _meal(circle, gathering_id)
     found = db.session.get(Dish, dish_id)
-    if found is None or found.gathering_id != gathering.id or found.user_id != current_user.id:
+    if found is None or found.gathering_id != gathering.id:
         abort(404)
+    own = found.user_id == current_user.id
+    if not own and request.method == "POST":
+        abort(404)  # only the bringer changes their dish; others read it
     form = ChangeDishForm(data={"name": found.name, "feeds": found.feeds, "allergens": found.allergens or [],
                                 "no_allergens": found.allergens == [], "diets": found.diets})
     if form.validate_on_submit():
@@ -230,7 +233,7 @@ def dish(circle, membership, gathering_id, dish_id):
             flash(_("Saved."), "success")
             return redirect(url_for("meals.potluck", slug=circle.slug, gathering_id=gathering.id), 303)
     return form_page("meals/dish.html", form, circle=circle, membership=membership, gathering=gathering,
-                     dish=found, plain_form=PlainForm())
+                     dish=found, own=own)
 
 
 @bp.route("/c/<slug>/meals/<int:gathering_id>/dishes/<int:dish_id>/release", methods=["POST"])
