@@ -92,6 +92,9 @@ def _seed(scale: int, password_hash: str) -> list[tuple[str, str]]:
         circles.update_settings(circle, founder, members_can_invite=True)
         db.session.flush()
         _plan_gatherings(circle, residents, elm=index == 0)
+        if index == 0:
+            from .meals.demo import plan_meals
+            plan_meals(circle, residents)
         if index == 0 and scale > 1:
             people += _grow(circle, founder, scale, password_hash)
     db.session.flush()

@@ -15,4 +15,8 @@ PAGES = [
     ("members", "/c/elm-street/members", True),
     ("log", "/c/elm-street/log", True),
     ("sign in", "/auth/login", False),
+    # The demo's meals (app/meals/demo.py), made right after Elm Street's gatherings:
+    # tests/test_meals_demo.py checks that these ids are theirs.
+    ("meal", "/c/elm-street/gatherings/14", True),
+    ("potluck", "/c/elm-street/meals/13/potluck", True),
 ]
