@@ -294,3 +294,45 @@ def test_a_member_leaving_releases_dishes_seats_and_portions_and_the_waitlist_mo
     with app.app_context():
         held = sorted(p.held for p in db.session.scalars(select(Party)))
     assert held == [2, 2]
+
+
+# --- queries ---------------------------------------------------------------------------
+
+def _queries(app, client, path) -> int:
+    from sqlalchemy import event
+    seen_statements = []
+
+    def note(*_args):
+        seen_statements.append(1)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return len(seen_statements)
+
+
+def test_the_meal_and_potluck_pages_take_as_many_queries_with_ten_times_the_people(app):
+    ids = elm_meal(app, capacity=100, portions=100, max_guests=3)
+    ada = signed_in(app, "Ada")
+    few = [n for n in ("Bruno", "Chiara", "Dmitri", "Eve", "Femi")]
+    for n in few:
+        c = signed_in(app, n)
+        sign_up(c, ids, adults=1, children=1)
+        bring(c, ids, name=f"Dish of {n}", course="side", allergens=["milk"])
+        set_needs_of(c, avoids=["milk"])
+    paths = [ids["path"], ids["meal_path"] + "/potluck", ids["meal_path"] + "/costs"]
+    before = [_queries(app, ada, p) for p in paths]
+    more = [f"Neighbour{i}" for i in range(45)]
+    add_people(app, ids, more)
+    for n in more:
+        c = signed_in(app, n)
+        sign_up(c, ids, adults=1)
+        bring(c, ids, name=f"Dish of {n}", course="drink", none=True)
+        set_needs_of(c, avoids=["nuts"])
+    after = [_queries(app, ada, p) for p in paths]
+    assert before == after, (before, after)
+    assert max(after) <= 12, after  # the budget of tests/budget

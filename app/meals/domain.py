@@ -280,16 +280,24 @@ def need_counts(gathering_id: int) -> dict | None:
     """{"avoids": {allergen: n}, "diets": {diet: n}} among the members coming,
     or None when fewer than FEW people are coming (a count must not point
     at anyone)."""
-    if people_coming(gathering_id) < FEW:
+    coming = people_coming(gathering_id)
+    if coming < FEW:
         return None
-    rows = db.session.execute(select(DietaryNeeds.avoids, DietaryNeeds.diets).join(
+    return tally(coming, db.session.execute(select(DietaryNeeds.avoids, DietaryNeeds.diets).join(
         Answer, Answer.user_id == DietaryNeeds.user_id).where(
-        Answer.gathering_id == gathering_id, Answer.state == "seated")).all()
+        Answer.gathering_id == gathering_id, Answer.state == "seated")).all())
+
+
+def tally(coming: int, needs: list) -> dict | None:
+    """Counts of (avoids, diets) pairs, or None below FEW people coming."""
+    if coming < FEW:
+        return None
     avoids, diets = Tally(), Tally()
-    for a, d in rows:
+    for a, d in needs:
         avoids.update(a or ())
         diets.update(d or ())
-    return {"avoids": dict(sorted(avoids.items())), "diets": dict(sorted(diets.items()))}
+    return {"avoids": {k: avoids[k] for k in ALLERGENS if avoids[k]},
+            "diets": {k: diets[k] for k in DIETS if diets[k]}}
 
 
 def conflicts(dish: Dish, counts: dict | None) -> list[str]:
