@@ -78,6 +78,7 @@ class Areas:
     panels: dict[str, list[tuple[int, Callable]]] = field(default_factory=dict)
     purges: list[Callable] = field(default_factory=list)
     party_claims: list[PartyClaim] = field(default_factory=list)
+    occurrence_made: list[Callable] = field(default_factory=list)
 
     # --- registering (from each area's init_app) --------------------------------------
 
@@ -143,6 +144,11 @@ class Areas:
     def party_claim(self, take: Callable, give_back: Callable, prepare: Callable | None = None) -> None:
         """Another counted resource taken together with a gathering's seats (see PartyClaim)."""
         self.party_claims.append(PartyClaim(take, give_back, prepare))
+
+    def on_occurrence(self, handler: Callable) -> None:
+        """``handler(series, gathering)`` when a series makes a date, in the caller's
+        write unit: an area adds its part, from what it keeps in ``series.template["areas"]``."""
+        self.occurrence_made.append(handler)
 
     # --- reading (from the areas' code and templates) ------------------------------------
 

@@ -219,12 +219,12 @@ BASELINES: dict[str, Callable[[dict, int], dict]] = {
     "AnswerForm": lambda w, n: {"response": "going", "guests": "0", "message": "See you"},
     "CancelForm": lambda w, n: {"reason": "Rain"},
     "MoveForm": lambda w, n: {"to": "seated", "over_capacity": "y"},
-    "SlotForm": lambda w, n: {"title": "Chairs", "needed": "2"},
+    "SlotForm": lambda w, n: {"title": "Chairs", "needed": "2", "every_date": ""},
     "GuestForm": lambda w, n: {"name": "Gina", "email": f"guest{n}@example.org"},
     "MealForm": lambda w, n: gathering_form(w, n) | {
         "style": "potluck", "portions": "12", "closes_local": "", "menu": "Soup", "allergens": ["celery"],
         "no_allergens": "", "diets": ["vegan"], "mains": "2", "sides": "1", "desserts": "1", "drinks": "1",
-        "other": "Bread", "others": "1"},
+        "other": "Bread", "others": "1", "repeat": "", "interval": "1", "setpos": "1", "until": ""},
     "PartyForm": lambda w, n: {"adults": "1", "children": "1"},
     "DishForm": lambda w, n: {"need": "", "course": "side", "name": "Salad", "feeds": "6", "allergens": ["mustard"],
                               "no_allergens": "", "diets": ["vegan"]},
@@ -237,7 +237,9 @@ BASELINES: dict[str, Callable[[dict, int], dict]] = {
 
 # Fields that matter only together with another value: sent with it.
 WITH = {"NewGatheringForm": {"until": {"repeat": "weekly"}, "interval": {"repeat": "weekly"},
-                             "setpos": {"repeat": "monthly_weekday"}}}
+                             "setpos": {"repeat": "monthly_weekday"}},
+        "MealForm": {"until": {"repeat": "weekly"}, "interval": {"repeat": "weekly"},
+                     "setpos": {"repeat": "monthly_weekday"}}}
 
 # A valid baseline that is refused on purpose, and why.
 REFUSED_BASELINE = {"auth.delete_account": "the password is wrong on purpose, so the account stays",

@@ -336,3 +336,59 @@ def test_the_meal_and_potluck_pages_take_as_many_queries_with_ten_times_the_peop
     after = [_queries(app, ada, p) for p in paths]
     assert before == after, (before, after)
     assert max(after) <= 12, after  # the budget of tests/budget
+
+
+def test_deleting_an_account_deletes_dietary_needs_and_dishes_and_frees_portions(app):
+    ids = elm_meal(app, portions=2)
+    bruno, chiara = signed_in(app, "Bruno"), signed_in(app, "Chiara")
+    set_needs_of(bruno, avoids=["fish"])
+    sign_up(bruno, ids)
+    sign_up(chiara, ids)
+    assert state_of(app, ids["gathering"], "Chiara") == "waiting"
+    bring(bruno, ids, need=_need_id(app, ids, "main"), name="Fish pie")
+    with app.app_context():
+        from app.auth import domain as auth
+        from app.auth.models import User
+        with write_unit():
+            auth.delete_account(db.session.get(User, ids["Bruno"]))
+    assert count(app, DietaryNeeds) == 0 and count(app, Dish) == 0
+    assert ("main", 2, 0) in needs(app, ids["gathering"])
+    assert state_of(app, ids["gathering"], "Chiara") == "seated"
+    assert meal_row(app, ids["gathering"]).halves_taken == 4
+    assert "dietary needs are deleted" in seen(signed_in(app, "Chiara").get("/auth/account/delete"))
+
+
+# --- weekly meals, slots defined once on the series ---------------------------------------
+
+def test_a_weekly_meal_gives_every_date_its_meal_part_and_the_series_slots(app):
+    from app.gatherings.models import Gathering, Slot
+    elm_meal(app)
+    ada = signed_in(app, "Ada")
+    response = post(ada, "/c/elm-street/meals/new", meal_form(
+        title="Thursday supper", repeat="weekly", interval="1", setpos="1", until="", style="cooked",
+        menu="Soup", no_allergens="y"))
+    assert response.status_code == 303
+    with app.app_context():
+        dates = db.session.scalars(select(Gathering.id).where(Gathering.title == "Thursday supper")
+                                   .order_by(Gathering.starts_at)).all()
+        parts = db.session.scalar(select(db.func.count()).select_from(Meal).where(Meal.gathering_id.in_(dates)))
+    assert len(dates) >= 2 and parts == len(dates)
+    # A helper slot added once, for the series: every date has it, and the dates made later too.
+    first = f"/c/elm-street/gatherings/{dates[0]}"
+    assert post(ada, first + "/slots", {"title": "Cook", "needed": "2", "every_date": "y"}).status_code == 303
+    with app.app_context():
+        having = set(db.session.scalars(select(Slot.gathering_id).where(Slot.title == "Cook")))
+        from app.gatherings import series as gathering_series
+        from app.gatherings.models import Series
+        series = db.session.scalar(select(Series))
+        assert series.template["slots"] == [["Cook", 2]]
+        with write_unit():
+            made = gathering_series.extend_series(db.session.get(Series, series.id),
+                                                  now=utcnow() + dt.timedelta(weeks=60))
+            later = [g.id for g in made]
+        later_slots = set(db.session.scalars(select(Slot.gathering_id).where(Slot.title == "Cook")))
+        later_meals = set(db.session.scalars(select(Meal.gathering_id)))
+    assert having == set(dates)
+    assert later and set(later) <= later_slots and set(later) <= later_meals
+    page = seen(ada.get(f"/c/elm-street/gatherings/{dates[1]}"))
+    assert "Cooked meal" in page and "Cook · 0 of 2" in page and "Declares none of the 14 allergens" in page

@@ -12,6 +12,7 @@ def init_app(app, areas) -> None:
 
     app.register_blueprint(bp)
     areas.party_claim(domain.take_portions, domain.give_back_portions, domain.prepare_party)
+    areas.on_occurrence(domain.occurrence_made)
     areas.log_sentence("meal_costs_reopened", panels.reopened_sentence)
     areas.on_member_left(domain.member_left)
     areas.on_account_deleted(domain.account_deleted, panels.deletion_warning)

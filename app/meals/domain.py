@@ -65,12 +65,36 @@ def create_meal(circle: Circle, host: User, *, style: str, portions: int | None 
     :raise MealError: an unknown style, allergen or diet, a closing time after
         the start, and whatever a gathering refuses.
     """
+    part = check_part(style=style, portions=portions, menu=menu, allergens=allergens, diets=diets, needs=needs)
+    gathering = gatherings.create_gathering(circle, host, **fields)
+    add_part(gathering, host, part, closes_at)
+    return gathering
+
+
+def check_part(*, style: str, portions: int | None, menu: str, allergens: list | None, diets: list,
+               needs: list) -> dict:
+    """The meal part, checked, as plain values (a series keeps them in its template).
+
+    :raise MealError: an unknown style, course, allergen or diet, or numbers out of range.
+    """
     if style not in STYLES:
         raise MealError(_("Choose a potluck or a cooked meal."), "style")
     if portions is not None and not 1 <= portions <= 10_000:
         raise MealError(_("Between 1 and 10,000 portions, or leave it empty for no limit."), "portions")
     allergens, diets = _check_tags(allergens, diets)
-    gathering = gatherings.create_gathering(circle, host, **fields)
+    for course, _label, needed in needs:
+        if course not in COURSES:
+            raise MealError(_("Choose a course from the list."), "course")
+        if not 1 <= needed <= 50:
+            raise MealError(_("Between 1 and 50."), "needed")
+    return {"style": style, "portions": portions, "menu": menu, "allergens": allergens, "diets": diets,
+            "needs": [list(n) for n in needs]}
+
+
+def add_part(gathering: Gathering, host: User, part: dict, closes_at: dt.datetime | None = None) -> Meal:
+    """Give a gathering its meal part; its host holds a portion, as they hold a seat."""
+    style, portions, menu = part["style"], part["portions"], part["menu"]
+    allergens, diets, needs = part["allergens"], part["diets"], part["needs"]
     meal = Meal(gathering_id=gathering.id, style=style, halves_limit=None if portions is None else 2 * portions,
                 closes_at=_closes_at(gathering, closes_at), menu_source=menu, menu_html=render_markdown(menu),
                 allergens=allergens, diets=diets, halves_taken=0)
@@ -85,7 +109,15 @@ def create_meal(circle: Circle, host: User, *, style: str, portions: int | None 
     if not take(meal, 2):
         raise MealError(_("Between 1 and 10,000 portions, or leave it empty for no limit."), "portions")
     party.held = 2
-    return gathering
+    return meal
+
+
+def occurrence_made(series, gathering: Gathering) -> None:
+    """A series of meals made a date: it gets the meal part the series keeps."""
+    part = (series.template.get("areas") or {}).get("meal")
+    host = db.session.get(User, series.template.get("host_id"))
+    if part and host is not None:
+        add_part(gathering, host, part)
 
 
 def add_need(gathering: Gathering, course: str, label: str, needed: int) -> Need:

@@ -4,7 +4,7 @@ from wtforms import BooleanField, DateTimeLocalField, IntegerField, RadioField, 
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..forms import Form, strip
-from ..gatherings.forms import WHEN, CheckboxList, GatheringForm
+from ..gatherings.forms import WHEN, CheckboxList, NewGatheringForm
 from ..i18n import _, _l
 from .models import ALLERGENS, COURSES, DIETS
 
@@ -31,7 +31,7 @@ class Tagged:
         self.diets.choices = _diet_choices()
 
 
-class MealForm(GatheringForm, Tagged):
+class MealForm(NewGatheringForm, Tagged):
     style = RadioField(_l("What kind of meal"), default="potluck", choices=[
         ("potluck", _l("Potluck: everyone brings a dish")), ("cooked", _l("Cooked: a cook (or a team) makes it"))],
         validators=[InputRequired(_l("Choose a potluck or a cooked meal."))])

@@ -16,6 +16,7 @@ from ..extensions import db
 from ..forms import PlainForm, form_page, show_error
 from ..gatherings import domain as gatherings
 from ..gatherings import seats
+from ..gatherings import series as gathering_series
 from ..gatherings.errors import GatheringError
 from ..gatherings.models import Answer, Gathering
 from ..gatherings.routes import _chosen_cohosts, _gathering_fields
@@ -70,16 +71,26 @@ def new(circle, membership):
                     closes_at = localize(form.closes_local.data, form.time_zone.data)[1]
                 except (RuleError, ValueError, OverflowError):
                     raise GatheringError(_("Sign-ups must close before the meal starts."), "closes_local")
+            meal = {"style": form.style.data, "portions": form.portions.data, "menu": form.menu.data or "",
+                    "allergens": allergens, "diets": diets, "needs": form.needs()}
             with write_unit():
-                gathering = domain.create_meal(
-                    circle, current_user, style=form.style.data, portions=form.portions.data, closes_at=closes_at,
-                    menu=form.menu.data or "", allergens=allergens, diets=diets, needs=form.needs(),
-                    status=form.status.data, cohosts=_chosen_cohosts(form, circle), **fields)
-                gathering_id = gathering.id
+                if form.repeat.data:
+                    # A weekly meal: every date gets the meal part and the slots of the series.
+                    _made_series, made = gathering_series.create_series(
+                        circle, current_user, freq=form.repeat.data, interval=form.interval.data or 1,
+                        setpos=form.setpos.data, until=form.until.data, cohosts=_chosen_cohosts(form, circle),
+                        parts={"meal": domain.check_part(**meal)}, **fields)
+                    gathering_id = made[0].id if made else None
+                else:
+                    gathering_id = domain.create_meal(
+                        circle, current_user, closes_at=closes_at, status=form.status.data,
+                        cohosts=_chosen_cohosts(form, circle), **meal, **fields).id
         except GatheringError as error:
             show_error(form, error)
         else:
             flash(_("Posted. Your neighbours can sign up now."), "success")
+            if gathering_id is None:
+                return redirect(url_for("gatherings.upcoming", slug=circle.slug), 303)
             return _to_meal(circle, gathering_id)
     return form_page("meals/new.html", form, circle=circle, membership=membership)
 
