@@ -130,8 +130,10 @@ class Areas:
         """A section on another area's page: ``render(**context)`` returns HTML
         (a rendered template) or None to add nothing. Pages with panels:
         ``gathering`` (gathering=, circle=, membership=), ``home`` (user=, circles=),
-        ``circle`` (the overview: circle=, membership=), ``account`` (user=) and
-        ``new_gathering`` (the page that plans one: circle=)."""
+        ``circle`` (the overview: circle=, membership=), ``account`` (user=),
+        ``new_gathering`` (the page that plans one: circle=) and ``answered``
+        (htmx's answer to an answer: gathering=, circle=, membership=; what it
+        returns must swap itself in out of band, as it changed with the answer)."""
         self.panels.setdefault(page, []).append((order, render))
         self.panels[page].sort(key=lambda p: p[0])
 

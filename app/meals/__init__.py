@@ -17,6 +17,7 @@ def init_app(app, areas) -> None:
     areas.on_member_left(domain.member_left)
     areas.on_account_deleted(domain.account_deleted, panels.deletion_warning)
     areas.panel("gathering", panels.gathering_panel, order=10)
+    areas.panel("answered", panels.answered_panel, order=10)
     areas.panel("home", panels.home_panel, order=30)
     areas.panel("circle", panels.circle_panel, order=30)
     areas.panel("account", panels.account_panel, order=30)

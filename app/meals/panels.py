@@ -35,7 +35,12 @@ def need_text(course: str, label: str, left: int) -> str:
     return f"{left} {_(COURSES[course][0 if left == 1 else 1])}"
 
 
-def gathering_panel(gathering, circle, membership, **_context):
+def answered_panel(gathering, circle, membership, **_context):
+    """The meal part again, swapped out of band: an answer moves portions."""
+    return gathering_panel(gathering, circle, membership, oob=True)
+
+
+def gathering_panel(gathering, circle, membership, oob=False, **_context):
     """The meal part of a gathering's page, in at most three queries (the
     page's budget is 12): the meal with its needs, the viewer's own answer,
     party and dietary needs, and, for hosts, the parties coming."""
@@ -70,7 +75,7 @@ def gathering_panel(gathering, circle, membership, **_context):
                            still=still, need_text=need_text,
                            said=domain.declarations(meal.allergens, meal.diets, my_needs),
                            open=meal.signups_open(now), live=not gathering.is_cancelled and gathering.ends_at > now,
-                           plain_form=PlainForm())
+                           plain_form=PlainForm(), oob=oob)
 
 
 def _upcoming(circle_ids: list[int]):

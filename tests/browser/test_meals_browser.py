@@ -68,3 +68,24 @@ def test_claim_a_dessert_without_javascript(browser, demo_site):
     page.goto(f"/c/elm-street/gatherings/{POTLUCK}")
     expect(page.get_by_text("1 dessert", exact=False).first).to_be_visible()
     context.close()
+
+
+def test_answering_a_meal_by_htmx_refreshes_its_portions(browser, demo_site, neighbour):
+    """The gathering's answer card on a meal's page: the meal part (portions
+    left) changes with the answer, and htmx swaps it as a reload shows it."""
+    from .test_htmx import answer_and_compare
+
+    context = signed_in_context(browser, demo_site, neighbour)
+    page = context.new_page()
+    page.goto(f"/c/elm-street/gatherings/{POTLUCK}")
+    before = page.inner_text("#meal")
+    answer_and_compare(page, "I’m coming", "You are coming.")
+    after = page.inner_text("#meal")
+    assert before != after and "Change my party" in after
+    page.reload()
+    assert page.inner_text("#meal") == after
+    answer_and_compare(page, "I can’t come", "You said you can’t come.")
+    assert page.inner_text("#meal") == before.replace("Sign up with my party", "Sign up with my party")
+    page.reload()
+    assert page.inner_text("#meal") == before
+    context.close()
