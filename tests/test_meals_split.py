@@ -204,3 +204,17 @@ def test_frozen_shares_stay_when_a_member_deletes_their_account(app):
     page = seen(ada.get(ids["meal_path"] + "/costs"))
     assert "a former member: share €5.00, paid €10.00" in page
     assert "You pay a former member €5.00" in page
+
+
+def test_frozen_shares_stay_when_a_member_leaves_the_circle(app):
+    ids = elm_meal(app, style="cooked")
+    ada, bruno = signed_in(app, "Ada"), signed_in(app, "Bruno")
+    sign_up(bruno, ids)
+    post(ada, ids["meal_path"] + "/expenses", {"amount": "8"})
+    _closed(app, ids)
+    post(ada, ids["meal_path"] + "/finalize")
+    assert "Bruno pays you €4.00" in seen(ada.get(ids["meal_path"] + "/costs"))
+    assert post(bruno, "/c/elm-street/leave", {"confirm": "y"}).status_code in (302, 303)
+    assert count(app, Share) == 2
+    page = seen(ada.get(ids["meal_path"] + "/costs"))
+    assert "a former member pays you €4.00" in page and "Bruno" not in page

@@ -24,6 +24,7 @@ from ..i18n import _
 from ..zones import localize
 from . import bp, domain, split
 from .forms import ChangeDishForm, DietaryForm, DishForm, ExpenseForm, MealForm, MenuForm, PartyForm
+from ..circles.models import Membership
 from .models import COURSES, Dish, Meal, Need
 
 
@@ -280,7 +281,12 @@ def _costs_page(circle, membership, gathering, meal, form=None, status=200):
     if not manage:
         expenses = [e for e in expenses if e.user_id == current_user.id]
     coming = _mine(gathering.id)
-    context = dict(circle=circle, membership=membership, gathering=gathering, meal=meal, manage=manage,
+    # Someone who has left the circle, or deleted their account, reads "a former member".
+    ids = {s.user_id for s in shares} | {e.user_id for e in expenses}
+    members = set(db.session.scalars(select(Membership.user_id).where(
+        Membership.circle_id == circle.id, Membership.user_id.in_(ids)))) if ids else set()
+    context = dict(name_of=lambda user: user.shown_name if user is not None and user.id in members
+                   else _("a former member"), circle=circle, membership=membership, gathering=gathering, meal=meal, manage=manage,
                    money=lambda minor: split.format_amount(minor, currency, str(_locale())),
                    shares=shares if manage else [], mine=mine, transfers=transfers, expenses=expenses,
                    form=form or ExpenseForm(), plain_form=PlainForm(),
