@@ -308,11 +308,11 @@ def people_coming(gathering_id: int) -> int:
         Answer.gathering_id == gathering_id, Answer.state == "seated")) or 0
 
 
-def need_counts(gathering_id: int) -> dict | None:
+def need_counts(gathering_id: int, coming: int | None = None) -> dict | None:
     """{"avoids": {allergen: n}, "diets": {diet: n}} among the members coming,
     or None when fewer than FEW people are coming (a count must not point
     at anyone)."""
-    coming = people_coming(gathering_id)
+    coming = people_coming(gathering_id) if coming is None else coming
     if coming < FEW:
         return None
     return tally(coming, db.session.execute(select(DietaryNeeds.avoids, DietaryNeeds.diets).join(

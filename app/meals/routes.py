@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from ..circles import domain as circles
 from ..circles.access import circle_page
@@ -25,7 +25,8 @@ from ..zones import localize
 from . import bp, domain, split
 from .forms import ChangeDishForm, DietaryForm, DishForm, ExpenseForm, MealForm, MenuForm, PartyForm
 from ..circles.models import Membership
-from .models import COURSES, Dish, Meal, Need
+from ..auth.models import User
+from .models import COURSES, DietaryNeeds, Dish, Meal, Need
 
 
 def _meal(circle, gathering_id: int) -> tuple[Gathering, Meal]:
@@ -175,14 +176,16 @@ def _potluck_page(circle, membership, gathering, meal, form=None, status=200):
     open_needs = [(str(n.id), f"{_need_name(n, 1)} ({_('%(n)s open', n=n.needed - n.taken)})")
                   for n in needs if n.taken < n.needed]
     form = form or DishForm(needs=open_needs)
-    coming = domain.people_coming(gathering.id)
-    counts = domain.need_counts(gathering.id)
-    mine = _mine(gathering.id)
+    coming = gathering.seats_taken  # people seated, guests included
+    counts = domain.need_counts(gathering.id, coming)
+    mine, my_needs = db.session.execute(
+        select(Answer, DietaryNeeds).select_from(User)
+        .outerjoin(Answer, and_(Answer.user_id == User.id, Answer.gathering_id == gathering.id))
+        .outerjoin(DietaryNeeds, DietaryNeeds.user_id == User.id).where(User.id == current_user.id)).one()
     context = dict(circle=circle, membership=membership, gathering=gathering, meal=meal, needs=needs, dishes=dishes,
                    form=form, coming=coming, feeds=sum(d.feeds for d in dishes), counts=counts,
                    coming_me=mine is not None and mine.state == "seated", need_name=_need_name,
-                   said_for=lambda d, mine=domain.needs_of(current_user): domain.declarations(d.allergens, d.diets,
-                                                                                               mine),
+                   said_for=lambda d: domain.declarations(d.allergens, d.diets, my_needs),
                    plain_form=PlainForm(),
                    live=not gathering.is_cancelled and gathering.ends_at > utcnow())
     return render_template("meals/potluck.html", **context), status
