@@ -218,3 +218,22 @@ def test_frozen_shares_stay_when_a_member_leaves_the_circle(app):
     assert count(app, Share) == 2
     page = seen(ada.get(ids["meal_path"] + "/costs"))
     assert "a former member pays you €4.00" in page and "Bruno" not in page
+
+
+def test_the_circle_currency_sets_the_minor_units(app):
+    ids = elm_meal(app, style="cooked")
+    ada, bruno = signed_in(app, "Ada"), signed_in(app, "Bruno")
+    page = ada.get("/c/elm-street/settings").get_data(as_text=True)
+    assert 'value="JPY"' in page
+    settings_data = {"name": "Elm Street", "description": "", "area": "", "time_zone": "Europe/Berlin",
+                     "language": "en", "join_mode": "open", "join_question": "", "currency": "JPY"}
+    assert post(ada, "/c/elm-street/settings", settings_data).status_code == 303
+    assert post(ada, "/c/elm-street/settings", settings_data | {"currency": "XXX"}).status_code == 422
+    sign_up(bruno, ids)
+    response = post(bruno, ids["meal_path"] + "/expenses", {"amount": "12.50"})
+    assert response.status_code == 422 and field_error(response, "amount")
+    assert post(bruno, ids["meal_path"] + "/expenses", {"amount": "1500"}).status_code == 303
+    _closed(app, ids)
+    post(ada, ids["meal_path"] + "/finalize")
+    assert "Final. Total: ¥1,500" in seen(ada.get(ids["meal_path"] + "/costs"))
+    assert "Ada pays Bruno ¥750" in seen(ada.get(ids["meal_path"] + "/costs")).replace("You pay Bruno", "Ada pays Bruno")
