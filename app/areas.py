@@ -131,7 +131,8 @@ class Areas:
         (a rendered template) or None to add nothing. Pages with panels:
         ``gathering`` (gathering=, circle=, membership=), ``home`` (user=, circles=),
         ``circle`` (the overview: circle=, membership=), ``account`` (user=),
-        ``new_gathering`` (the page that plans one: circle=) and ``answered``
+        ``new_gathering`` (the page that plans one: circle=), ``upcoming`` (a
+        circle's list of gatherings: circle=, membership=) and ``answered``
         (htmx's answer to an answer: gathering=, circle=, membership=; what it
         returns must swap itself in out of band, as it changed with the answer)."""
         self.panels.setdefault(page, []).append((order, render))

@@ -41,6 +41,7 @@ def test_a_host_posts_a_potluck_and_its_page_shows_what_is_still_needed(app):
     # The circle's overview and home list it, with what is still needed.
     assert "Still needed: 2 mains, 1 dessert, 1 drink" in seen(ada.get("/c/elm-street/"))
     assert "Still needed: 2 mains, 1 dessert, 1 drink" in seen(ada.get("/"))
+    assert "Still needed: 2 mains, 1 dessert, 1 drink" in seen(ada.get("/c/elm-street/gatherings"))
     assert ids["gathering"]
 
 

@@ -20,6 +20,7 @@ def init_app(app, areas) -> None:
     areas.panel("answered", panels.answered_panel, order=10)
     areas.panel("home", panels.home_panel, order=30)
     areas.panel("circle", panels.circle_panel, order=30)
+    areas.panel("upcoming", panels.circle_panel, order=30)
     areas.panel("account", panels.account_panel, order=30)
     areas.panel("new_gathering", panels.new_gathering_panel, order=10)
     areas.offer(N_("Shared meals: potlucks and cooked meals, with allergens declared and costs split fairly"),
