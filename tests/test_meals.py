@@ -394,3 +394,26 @@ def test_a_weekly_meal_gives_every_date_its_meal_part_and_the_series_slots(app):
     assert later and set(later) <= later_slots and set(later) <= later_meals
     page = seen(ada.get(f"/c/elm-street/gatherings/{dates[1]}"))
     assert "Cooked meal" in page and "Cook · 0 of 2" in page and "Declares none of the 14 allergens" in page
+
+
+def test_a_host_cannot_move_a_party_onto_a_seat_without_food_for_it(app):
+    from app.auth.models import User
+    from app.gatherings import seats
+    from app.gatherings.errors import GatheringError
+    from app.gatherings.models import Answer
+    ids = elm_meal(app, capacity=10, portions=1)
+    sign_up(signed_in(app, "Bruno"), ids)
+    assert state_of(app, ids["gathering"], "Bruno") == "waiting"  # a seat is free, no portion
+    with app.test_request_context():
+        answer_id = db.session.scalar(select(Answer.id).where(Answer.user_id == ids["Bruno"]))
+        try:
+            with write_unit():
+                seats.move(ids["gathering"], answer_id, "seated", db.session.get(User, ids["Ada"]),
+                           over_capacity=True)
+        except GatheringError as error:
+            assert "not enough of the rest (the food)" in str(error)
+        else:
+            raise AssertionError("moved onto a seat with no portion left")
+    assert state_of(app, ids["gathering"], "Bruno") == "waiting"
+    assert meal_row(app, ids["gathering"]).halves_taken == 2
+    assert gathering_row(app, ids["gathering"]).seats_taken == 1
