@@ -138,6 +138,19 @@ def update_menu(meal: Meal, menu: str, allergens: list | None, diets: list) -> N
 
 # --- parties: portions taken with seats ----------------------------------------------
 
+_MISSING = object()
+
+
+def _meal_part(gathering: Gathering) -> Meal | None:
+    """The meal part of a gathering the seat code holds (locked), looked up once
+    per loaded gathering: the seat hooks run several times in one answer, and on
+    a plain gathering they must cost next to nothing (the row stays locked)."""
+    found = gathering.__dict__.get("_meal_part", _MISSING)
+    if found is _MISSING:
+        found = gathering.__dict__["_meal_part"] = meal_of(gathering.id)
+    return found
+
+
 def _party(answer: Answer) -> Party:
     party = db.session.get(Party, answer.id)
     if party is None:
@@ -152,7 +165,7 @@ def _party(answer: Answer) -> Party:
 def prepare_party(gathering: Gathering, answer: Answer, details: dict | None) -> None:
     """Before a meal's answer "going" takes anything: sign-ups must be open,
     and the party's adults and children are kept."""
-    meal = meal_of(gathering.id)
+    meal = _meal_part(gathering)
     if meal is None:
         return
     if not meal.signups_open(utcnow()):
@@ -166,7 +179,7 @@ def prepare_party(gathering: Gathering, answer: Answer, details: dict | None) ->
 
 
 def take_portions(gathering: Gathering, answer: Answer) -> bool:
-    meal = meal_of(gathering.id)
+    meal = _meal_part(gathering)
     if meal is None:
         return True
     party = _party(answer)
@@ -177,12 +190,13 @@ def take_portions(gathering: Gathering, answer: Answer) -> bool:
 
 
 def give_back_portions(gathering: Gathering, answer: Answer) -> None:
+    meal = _meal_part(gathering)
+    if meal is None:
+        return
     party = db.session.get(Party, answer.id)
     if party is None or not party.held:
         return
-    meal = meal_of(gathering.id)
-    if meal is not None:
-        give_back(meal, party.held)
+    give_back(meal, party.held)
     party.held = 0
 
 
