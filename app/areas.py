@@ -80,6 +80,22 @@ class CalendarEntry:
     stamp: dt.datetime
 
 
+@dataclass(frozen=True)
+class PartyClaim:
+    """Something besides seats that a party takes when it gets a seat and
+    gives back when it loses it (a meal's portions): ``take(gathering, answer)``
+    returns False, changing nothing, when it does not fit; ``give_back(gathering,
+    answer)`` returns what that answer holds; ``prepare(gathering, answer,
+    details)`` runs when someone answers "going", before anything is taken, to
+    check and keep what the area needs to know about the party (``details`` is
+    what the area's own form sent, or None from the plain answer form); it
+    raises a RuleError to refuse."""
+
+    take: Callable
+    give_back: Callable
+    prepare: Callable | None = None
+
+
 @dataclass
 class Areas:
     names: list[str] = field(default_factory=list)
@@ -98,6 +114,8 @@ class Areas:
     panels: dict[str, list[tuple[int, Callable]]] = field(default_factory=dict)
     purges: list[Callable] = field(default_factory=list)
     jobs: dict[str, Job] = field(default_factory=dict)
+    party_claims: list[PartyClaim] = field(default_factory=list)
+    occurrence_made: list[Callable] = field(default_factory=list)
 
     # --- registering (from each area's init_app) --------------------------------------
 
@@ -178,7 +196,11 @@ class Areas:
         """A section on another area's page: ``render(**context)`` returns HTML
         (a rendered template) or None to add nothing. Pages with panels:
         ``gathering`` (gathering=, circle=, membership=), ``home`` (user=, circles=),
-        ``circle`` (the overview: circle=, membership=) and ``account`` (user=)."""
+        ``circle`` (the overview: circle=, membership=), ``account`` (user=),
+        ``new_gathering`` (the page that plans one: circle=), ``upcoming`` (a
+        circle's list of gatherings: circle=, membership=) and ``answered``
+        (htmx's answer to an answer: gathering=, circle=, membership=; what it
+        returns must swap itself in out of band, as it changed with the answer)."""
         self.panels.setdefault(page, []).append((order, render))
         self.panels[page].sort(key=lambda p: p[0])
 
@@ -187,6 +209,15 @@ class Areas:
         (``flask purge``, daily), in the command's write unit; it returns
         {what: how many} for the command to print."""
         self.purges.append(purge)
+
+    def party_claim(self, take: Callable, give_back: Callable, prepare: Callable | None = None) -> None:
+        """Another counted resource taken together with a gathering's seats (see PartyClaim)."""
+        self.party_claims.append(PartyClaim(take, give_back, prepare))
+
+    def on_occurrence(self, handler: Callable) -> None:
+        """``handler(series, gathering)`` when a series makes a date, in the caller's
+        write unit: an area adds its part, from what it keeps in ``series.template["areas"]``."""
+        self.occurrence_made.append(handler)
 
     # --- reading (from the areas' code and templates) ------------------------------------
 

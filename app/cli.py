@@ -93,6 +93,9 @@ def _seed(scale: int, password_hash: str) -> list[tuple[str, str]]:
         circles.update_settings(circle, founder, members_can_invite=True)
         db.session.flush()
         _plan_gatherings(circle, residents, elm=index == 0)
+        if index == 0:
+            from .meals.demo import plan_meals
+            plan_meals(circle, residents)
         if index == 0:  # lending: Elm Street's library of things
             from .lending.demo import seed_library
             seed_library(circle, residents, scale)

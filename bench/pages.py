@@ -25,4 +25,8 @@ PAGES = [
     ("proposal", "/c/elm-street/proposals/1", True),
     ("notices", "/notices", True),
     ("notice settings", "/notices/settings", True),
+    # The demo's meals (app/meals/demo.py), made right after Elm Street's gatherings:
+    # tests/test_meals_demo.py checks that these ids are theirs.
+    ("meal", "/c/elm-street/gatherings/14", True),
+    ("potluck", "/c/elm-street/meals/13/potluck", True),
 ]

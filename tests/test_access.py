@@ -89,6 +89,19 @@ CIRCLE_ROUTES = {
     "talk.remove_reply": "host",
     "talk.outcome": "host",
     "talk.make_gathering": "host",
+    "meals.new": "member",
+    "meals.party": "member",
+    "meals.potluck": "member",
+    "meals.bring": "member",
+    "meals.dish": "member",  # one's own dish (the world's is Dmitri's)
+    "meals.release": "member",
+    "meals.costs": "member",
+    "meals.expense": "member",
+    "meals.remove_expense": "member",  # one's own expense (the world's is Dmitri's)
+    "meals.signups": "host",
+    "meals.menu": "host",
+    "meals.finalize": "host",
+    "meals.reopen": "host",
 }
 
 # Member routes that answer with a file, not a page that names the circle.
@@ -142,6 +155,7 @@ EXEMPT = {
     "notify.set_language": "the person's own account",
     "notify.unsubscribe": "a signed token mailed to the person, so it works without signing in; it names no "
                           "circle and changes only that person's settings (tested in test_notify)",
+    "meals.dietary": "the person's own dietary needs, for every circle; shows nobody else's",
 }
 
 
@@ -153,6 +167,7 @@ CONTROL_SHOWN_LATER = {
     "gatherings.notice": "a gathering shared with people outside the circle",
     "talk.outcome": "a proposal that has closed",
     "talk.make_gathering": "a time poll that has closed with a time chosen",
+    "meals.reopen": "a meal whose costs are final",
 }
 
 HARBOUR_DESCRIPTION = "Bins go out on Tuesday night."
@@ -219,7 +234,16 @@ def world(app):
         ids |= {"discussion_id": talk_discussion.id, "reply_id": talk_reply.id, "proposal_id": talk_proposal.id}
         ids |= {"gathering_id": occurrence.id, "series_id": series_.id, "slot_id": slot.id,
                 "answer_id": db.session.scalar(select(Answer.id).where(Answer.gathering_id == occurrence.id))}
+        # The gathering is a meal too, with Dmitri's dish and expense.
+        from app.meals.models import Dish, Expense, Meal
         dmitri = db.session.scalar(select(User).where(User.email == "dmitri@example.org"))
+        db.session.add(Meal(gathering_id=occurrence.id, style="potluck", halves_taken=0, diets=[]))
+        dish = Dish(gathering_id=occurrence.id, user_id=dmitri.id, course="main", name="Fish pie", feeds=6,
+                    allergens=["fish"], diets=[])
+        expense = Expense(gathering_id=occurrence.id, user_id=dmitri.id, amount_minor=1250, note="fish")
+        db.session.add_all([dish, expense])
+        db.session.commit()
+        ids |= {"dish_id": dish.id, "expense_id": expense.id}
         ids |= lending_world(harbour, chiara, dmitri)
     return ids
 
@@ -232,7 +256,7 @@ def url_values(world) -> dict:
             "slot_id": world["slot_id"], "answer_id": world["answer_id"], "action": "take",
             **{k: world[k] for k in ("thing_id", "reservation_id", "entry_id", "content_hash", "size", "step")},
             "discussion_id": world["discussion_id"], "reply_id": world["reply_id"],
-            "proposal_id": world["proposal_id"]}
+            "proposal_id": world["proposal_id"], "dish_id": world["dish_id"], "expense_id": world["expense_id"]}
 
 
 def circle_rules(app):

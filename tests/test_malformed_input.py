@@ -189,7 +189,7 @@ def gathering_form(w, n) -> dict:
 def settings_form(w, n) -> dict:
     return {"name": "Elm Street", "description": "Neighbours.", "area": "Elm Street", "time_zone": "Europe/Berlin",
             "language": "en", "join_mode": "open", "join_question": "", "members_can_invite": "",
-            "members_may_share": "y"}
+            "members_may_share": "y", "currency": "EUR"}
 
 
 # Valid values for every field of every form, by class name: (world, case number) -> data.
@@ -227,7 +227,7 @@ BASELINES: dict[str, Callable[[dict, int], dict]] = {
     "AnswerForm": lambda w, n: {"response": "going", "guests": "0", "message": "See you"},
     "CancelForm": lambda w, n: {"reason": "Rain"},
     "MoveForm": lambda w, n: {"to": "seated", "over_capacity": "y"},
-    "SlotForm": lambda w, n: {"title": "Chairs", "needed": "2"},
+    "SlotForm": lambda w, n: {"title": "Chairs", "needed": "2", "every_date": ""},
     "GuestForm": lambda w, n: {"name": "Gina", "email": f"guest{n}@example.org"},
     "DiscussionForm": lambda w, n: {"title": "Who has the key?", "body": "For the shed."},
     "ReplyForm": lambda w, n: {"body": f"I have it ({n})."},
@@ -238,16 +238,32 @@ BASELINES: dict[str, Callable[[dict, int], dict]] = {
     "PositionForm": lambda w, n: {"choice": "object", "reason": "Too bright."},
     "OutcomeForm": lambda w, n: {"outcome": "Green it is.", "review_on": days_ahead(30).date().isoformat()},
     "PollGatheringForm": lambda w, n: {"option": str(w["talk_option"]), "title": "Garden day", "place": "Yard"},
+    "MealForm": lambda w, n: gathering_form(w, n) | {
+        "style": "potluck", "portions": "12", "closes_local": "", "menu": "Soup", "allergens": ["celery"],
+        "no_allergens": "", "diets": ["vegan"], "mains": "2", "sides": "1", "desserts": "1", "drinks": "1",
+        "other": "Bread", "others": "1", "repeat": "", "interval": "1", "setpos": "1", "until": ""},
+    "PartyForm": lambda w, n: {"adults": "1", "children": "1"},
+    "DishForm": lambda w, n: {"need": "", "course": "side", "name": "Salad", "feeds": "6", "allergens": ["mustard"],
+                              "no_allergens": "", "diets": ["vegan"]},
+    "ChangeDishForm": lambda w, n: {"name": "Salad", "feeds": "6", "allergens": [], "no_allergens": "y",
+                                    "diets": []},
+    "MenuForm": lambda w, n: {"menu": "Soup", "allergens": ["celery"], "no_allergens": "", "diets": []},
+    "ExpenseForm": lambda w, n: {"amount": "12.50", "note": "vegetables"},
+    "DietaryForm": lambda w, n: {"avoids": ["nuts"], "diets": ["vegetarian"]},
 }
 
 BASELINES.update(LENDING_BASELINES)
 
 # Fields that matter only together with another value: sent with it.
 WITH = {"NewGatheringForm": {"until": {"repeat": "weekly"}, "interval": {"repeat": "weekly"},
-                             "setpos": {"repeat": "monthly_weekday"}}}
+                             "setpos": {"repeat": "monthly_weekday"}},
+        "MealForm": {"until": {"repeat": "weekly"}, "interval": {"repeat": "weekly"},
+                     "setpos": {"repeat": "monthly_weekday"}}}
 
 # A valid baseline that is refused on purpose, and why.
-REFUSED_BASELINE = {"auth.delete_account": "the password is wrong on purpose, so the account stays"}
+REFUSED_BASELINE = {"auth.delete_account": "the password is wrong on purpose, so the account stays",
+                    "meals.finalize": "the soup evening's sign-ups are open (the party cases need them), "
+                                      "so finalizing it is refused"}
 
 # Routes whose success ends what the next case needs (a session, a membership,
 # a kept invitation): each case gets a new person, signed in through the form.
@@ -295,9 +311,21 @@ def build_world(app) -> dict:
             repair, made = series.create_series(elm, people["Ada"], freq="weekly", title="Repair café",
                                                 starts_local=starts, ends_local=starts + dt.timedelta(hours=2))
             ours, mine = feeds.make_feed(people["Ada"], elm), feeds.make_feed(people["Bruno"])
+            # The soup evening is a meal too, with Bruno's dish and expense.
+            from app.meals.models import Dish, Expense, Meal, Need
+            db.session.add(Meal(gathering_id=soup.id, style="potluck", halves_taken=0, diets=[]))
+            need = Need(gathering_id=soup.id, course="dessert", needed=2, taken=0)
+            db.session.add(need)
+            db.session.flush()
+            dish = Dish(gathering_id=soup.id, user_id=people["Bruno"].id, course="main", name="Stew", feeds=6,
+                        allergens=None, diets=[])
+            expense = Expense(gathering_id=soup.id, user_id=people["Bruno"].id, amount_minor=500)
+            db.session.add_all([dish, expense])
+            db.session.flush()
+            meal_ids = {"dish": dish.id, "expense": expense.id}
         lending = lending_sweep_world(elm, people["Ada"], people["Bruno"])
         talk_ids = talk_world(elm, people)
-        return talk_ids | {n: u.id for n, u in people.items()} | {
+        return meal_ids | talk_ids | {n: u.id for n, u in people.items()} | {
             "elm": elm.id, "harbour": harbour.id, "harbour_link": harbour_link, "chiara_membership": chiara_membership,
             "invitation": db.session.scalar(select(Invitation.id).where(
                 Invitation.circle_id == elm.id)), "notice": notice,
@@ -356,7 +384,8 @@ def path_values(app, w: dict, endpoint: str) -> dict:
     values = {"slug": "elm-street", "gathering_id": w["soup"], "series_id": w["series"], "slot_id": w["slot"],
               "answer_id": w["asking"], "invitation_id": w["invitation"], "request_id": w["request"],
               "decision": "approve", "action": "take", "answer": w["guest"], "token": w["public"],
-              "filename": "app.css", "member_id": w["chiara_membership"],
+              "filename": "app.css", "member_id": w["chiara_membership"], "dish_id": w["dish"],
+              "expense_id": w["expense"],
               "discussion_id": w["talk_discussion"], "reply_id": w["talk_reply"], "proposal_id": w["talk_proposal"]}
     special = {
         "gatherings.attendance": lambda: {"gathering_id": w["yesterday"]},

@@ -26,7 +26,7 @@ from .models import Circle, Invitation, JoinRequest, LogEntry, Membership, Pendi
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$")
 SETTINGS_FIELDS = ("name", "description", "area", "time_zone", "language", "join_mode",
-                   "join_question", "members_can_invite", "members_may_share")
+                   "join_question", "members_can_invite", "members_may_share", "currency")
 
 
 class CircleError(RuleError):

@@ -13,6 +13,11 @@ LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("es", "Español"), ("fr", "F
              ("sv", "Svenska"), ("tr", "Türkçe")]
 
 
+# Currencies a circle can count shared meals' costs in (Babel knows their decimals).
+CURRENCIES = ("EUR", "GBP", "CHF", "SEK", "NOK", "DKK", "ISK", "PLN", "CZK", "HUF", "RON", "BGN", "TRY", "UAH",
+              "USD", "CAD", "MXN", "BRL", "ARS", "CLP", "AUD", "NZD", "JPY", "KRW", "INR", "ZAR", "KWD")
+
+
 class CircleSettingsForm(Form):
     name = StringField(_l("Name"), filters=[strip],
                        validators=[DataRequired(_l("Please give the circle a name.")), Length(max=80)])
@@ -30,10 +35,13 @@ class CircleSettingsForm(Form):
     members_can_invite = BooleanField(_l("Any member may make invitation links, not only stewards"))
     members_may_share = BooleanField(_l("Members may open a gathering to people outside the circle, by link"),
                                      default=True)
+    currency = SelectField(_l("Currency of shared meals' costs"), default="EUR")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.time_zone.choices = zone_choices()
+        if self.currency is not None:
+            self.currency.choices = currency_choices()
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
@@ -46,7 +54,15 @@ class CircleSettingsForm(Form):
         return valid
 
 
+def currency_choices() -> list[tuple[str, str]]:
+    from babel.numbers import get_currency_name
+    from flask_babel import get_locale
+    locale = get_locale() or "en"
+    return [(code, f"{get_currency_name(code, locale=locale)} ({code})") for code in CURRENCIES]
+
+
 class NewCircleForm(CircleSettingsForm):
+    currency = None  # set later, in the settings (it defaults to the euro)
     slug = StringField(_l("Web address"), filters=[lambda v: v.strip().lower() if isinstance(v, str) else v],
                        render_kw={"data-slug-from": "name"})
 

@@ -30,6 +30,8 @@ class Circle(db.Model):
     members_can_invite: Mapped[bool] = mapped_column(default=False)
     # Whether members may open a gathering to people outside the circle by link.
     members_may_share: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # The ISO 4217 code that shared meals' costs are in (Babel knows its decimals).
+    currency: Mapped[str] = mapped_column(String(3), default="EUR", server_default="EUR")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

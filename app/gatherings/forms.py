@@ -87,6 +87,7 @@ class SlotForm(Form):
                         validators=[DataRequired(_l("Say what the slot is for.")), Length(max=120)])
     needed = IntegerField(_l("How many people"), default=1,
                           validators=[InputRequired(), NumberRange(1, 100, _l("Between 1 and 100 people."))])
+    every_date = BooleanField(_l("On every date of the series, once for all"))
 
 
 class GuestForm(Form):

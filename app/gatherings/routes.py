@@ -419,7 +419,11 @@ def add_slot(circle, membership, gathering_id):
         return _manage_page(circle, membership, gathering, slot_form=form)
     try:
         with write_unit():
-            slots.add_slot(seats.lock_gathering(gathering.id), form.title.data, form.needed.data)
+            locked = seats.lock_gathering(gathering.id)
+            if form.every_date.data and locked.series_id is not None:
+                series.add_series_slot(locked.series, form.title.data, form.needed.data)
+            else:
+                slots.add_slot(locked, form.title.data, form.needed.data)
     except GatheringError as error:
         show_error(form, error)
         return _manage_page(circle, membership, db.session.get(Gathering, gathering_id), slot_form=form)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from ..areas import areas
 from ..auth.models import User
 from ..circles import domain as circles
 from ..database import give_back, lock, room, take, utcnow
@@ -34,8 +35,30 @@ def fits(gathering: Gathering, party: int) -> bool:
     return left is None or party <= left
 
 
+def claim(gathering: Gathering, answer: Answer) -> bool:
+    """Take this answer's seats and whatever else areas count with them (a
+    meal's portions, see ``Areas.party_claim``): all of it, or nothing."""
+    if not take(gathering, answer.party):
+        return False
+    taken = []
+    for other in areas().party_claims:
+        if not other.take(gathering, answer):
+            for done in reversed(taken):
+                done.give_back(gathering, answer)
+            give_back(gathering, answer.party)
+            return False
+        taken.append(other)
+    return True
+
+
+def unclaim(gathering: Gathering, answer: Answer) -> None:
+    give_back(gathering, answer.party)
+    for other in areas().party_claims:
+        other.give_back(gathering, answer)
+
+
 def seat_or_wait(gathering: Gathering, answer: Answer) -> None:
-    if take(gathering, answer.party):
+    if claim(gathering, answer):
         answer.state, answer.waiting_since = "seated", None
     else:
         answer.state = "waiting"
@@ -46,7 +69,7 @@ def release(gathering: Gathering, answer: Answer) -> bool:
     """Give back this answer's seats; True if any were freed."""
     if answer.state != "seated":
         return False
-    give_back(gathering, answer.party)
+    unclaim(gathering, answer)
     # Seats a host gave beyond the capacity go back first: the gathering
     # returns to its capacity rather than staying over it for good.
     gathering.extra_seats -= min(gathering.extra_seats, answer.party)
@@ -70,7 +93,7 @@ def promote(gathering: Gathering, passing_over: Answer | None = None) -> list[An
             break
         if waiting is passing_over:
             continue
-        if take(gathering, waiting.party):
+        if claim(gathering, waiting):
             waiting.state, waiting.waiting_since = "seated", None
             given.append(waiting)
             record(gathering, "seat", answer=waiting, who=waiting.name)
@@ -103,9 +126,11 @@ def _mine(gathering: Gathering, user: User) -> Answer | None:
     return db.session.scalar(select(Answer).where(Answer.gathering_id == gathering.id, Answer.user_id == user.id))
 
 
-def answer(gathering_id: int, user: User, response: str, guests: int = 0, message: str = "") -> Answer:
+def answer(gathering_id: int, user: User, response: str, guests: int = 0, message: str = "",
+           details: dict | None = None) -> Answer:
     """Answer going, maybe or can't go. Going takes a seat while one is free,
     else a place on the waitlist; with approval on, it first asks the hosts.
+    ``details`` go to the areas that count more than seats (``Areas.party_claim``).
 
     :raise GatheringError: cancelled, closed, over, or too many guests.
     """
@@ -116,22 +141,30 @@ def answer(gathering_id: int, user: User, response: str, guests: int = 0, messag
     if mine is None:
         mine = Answer(gathering_id=gathering.id, user_id=user.id, response=response)
         db.session.add(mine)
+        db.session.flush()
     was_waiting, was_seated = mine.state == "waiting", mine.state == "seated"
     freed = release(gathering, mine)
     mine.response, mine.guests, mine.message = response, guests, message.strip()[:500]
+    if response == "going":
+        for other in areas().party_claims:
+            if other.prepare is not None:
+                other.prepare(gathering, mine, details)
     if response != "going":
         mine.state, mine.waiting_since = "none", None
     elif gathering.needs_approval and not mine.approved and gathering.host_id != user.id:
         mine.state = "asking"
     else:
-        if was_seated and not fits(gathering, mine.party):
-            # More guests than seats left: keep the seat you had, rather
-            # than send the whole party to the waitlist.
+        if was_seated and not claim(gathering, mine):
+            # More guests than seats (or portions) left: keep the seat you
+            # had, rather than send the whole party to the waitlist.
             raise GatheringError(_("There is no room for more guests right now; your own seat is kept."),
                                  "guests")
-        if not was_waiting:
-            mine.waiting_since = None
-        seat_or_wait(gathering, mine)
+        if was_seated:
+            mine.state, mine.waiting_since = "seated", None
+        else:
+            if not was_waiting:
+                mine.waiting_since = None
+            seat_or_wait(gathering, mine)
     if freed:
         promote(gathering)
     return mine
@@ -185,7 +218,10 @@ def move(gathering_id: int, answer_id: int, to: str, actor: User, over_capacity:
             gathering.extra_seats += moving.party - room(gathering)
             circles.log(gathering.circle, actor, "gathering_over_capacity", subject=moving.user,
                         gathering=gathering.id, title=gathering.title, who=moving.name)
-        if not take(gathering, moving.party):
+        if not claim(gathering, moving):
+            if fits(gathering, moving.party):
+                raise GatheringError(_("There is a seat, but not enough of the rest (the food) for this party."),
+                                     "over_capacity")
             raise RuntimeError("a seat made for someone was not there")
         moving.state, moving.waiting_since, moving.response = "seated", None, "going"
         record(gathering, "seat", answer=moving, who=moving.name)

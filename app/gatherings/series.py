@@ -8,6 +8,7 @@ import datetime as dt
 from flask import current_app
 from sqlalchemy import select
 
+from ..areas import areas
 from ..auth.models import User
 from ..circles.models import Circle, Membership
 from ..database import utcnow
@@ -17,7 +18,7 @@ from ..templating import weekday_name
 from ..zones import local_of, localize
 from .domain import check_capacity, check_link, check_times, create_gathering, update_gathering
 from .errors import GatheringError
-from .models import Answer, Gathering, Series
+from .models import Answer, Gathering, Series, Slot
 
 def weeks_ahead() -> int:
     return current_app.config.get("GATHERINGS_WEEKS_AHEAD", 8)
@@ -41,9 +42,11 @@ def rule_for(series: Series):
 
 
 def create_series(circle: Circle, host: User, *, freq: str, interval: int = 1, setpos: int | None = None,
-                  until: dt.date | None = None, cohosts: list[User] = (),
+                  until: dt.date | None = None, cohosts: list[User] = (), parts: dict | None = None,
                   **fields) -> tuple[Series, list[Gathering]]:
     """Start a recurring gathering and make its occurrences some weeks ahead.
+    ``parts`` is what other areas add to each date ({area: values}, see
+    ``Areas.on_occurrence``).
 
     :raise GatheringError: as for one gathering, or an impossible rule.
     """
@@ -60,7 +63,8 @@ def create_series(circle: Circle, host: User, *, freq: str, interval: int = 1, s
                                                   "needs_approval")}
     template |= {"description_source": fields.get("description", ""), "host_id": host.id,
                  "cohost_ids": [person.id for person in cohosts],
-                 "minutes": int((ends_local - starts_local).total_seconds() // 60)}
+                 "minutes": int((ends_local - starts_local).total_seconds() // 60), "slots": [],
+                 "areas": parts or {}}
     series = Series(circle_id=circle.id, freq=freq, interval=interval, setpos=setpos, until=until,
                     first_local=starts_local, time_zone=time_zone, template=template)
     db.session.add(series)
@@ -96,11 +100,41 @@ def extend_series(series: Series, now: dt.datetime | None = None) -> list[Gather
             capacity=t.get("capacity"), max_guests=t.get("max_guests") or 0,
             needs_approval=bool(t.get("needs_approval")), series=series, occurrence_local=occurrence,
             cohosts=[db.session.get(User, i) for i in t.get("cohost_ids", [])]))
+        db.session.flush()
+        # Slots defined once on the series: every date has them.
+        for title, needed in t.get("slots") or ():
+            db.session.add(Slot(gathering_id=made[-1].id, title=title, needed=needed))
+        for handler in areas().occurrence_made:
+            handler(series, made[-1])
     # Everything up to the horizon is made (past dates are passed over), so the
     # next top-up starts from there.
     if series.generated_until is None or series.generated_until < horizon:
         series.generated_until = horizon
     return made
+
+
+def add_series_slot(series: Series, title: str, needed: int) -> int:
+    """A slot on every date of the series: those made (still to come, not
+    cancelled, without a slot of that name) and those it will make. Returns
+    how many dates got it.
+
+    :raise GatheringError: no title, or a number out of range.
+    """
+    title = title.strip()
+    if not title:
+        raise GatheringError(_("Say what the slot is for."), "title")
+    if not 1 <= needed <= 100:
+        raise GatheringError(_("Between 1 and 100 people."), "needed")
+    template = dict(series.template)
+    template["slots"] = [*(template.get("slots") or []), [title, needed]]
+    series.template = template
+    having = select(Slot.gathering_id).where(Slot.title == title).scalar_subquery()
+    dates = db.session.scalars(select(Gathering.id).where(
+        Gathering.series_id == series.id, Gathering.starts_at > utcnow(), Gathering.status != "cancelled",
+        Gathering.id.not_in(having)).order_by(Gathering.id)).all()
+    for gathering_id in dates:
+        db.session.add(Slot(gathering_id=gathering_id, title=title, needed=needed))
+    return len(dates)
 
 
 def series_ids() -> list[int]:
