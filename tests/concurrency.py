@@ -333,3 +333,23 @@ def mixed_burst(plans: list[Post], timeout: float = BURST_TIMEOUT) -> Burst:
     """``burst`` with a page, an action and a form of each client's own (sign-ins,
     registrations and seat answers released together), in the order of ``plans``."""
     return burst_of(plans, timeout)
+
+
+# gunicorn's access log as these tests read it: the worker's pid, the request, its status and seconds.
+ACCESS_LOG_ARGS = "--access-logfile - --access-logformat 'pid=%(p)s \"%(r)s\" %(s)s %(L)s'"
+
+
+def serve_warm(database_url: str, log_dir, mail_port: int, workers: int, app_module: str = "wsgi:app"):
+    """gunicorn with ``workers`` sync workers on ``app_module`` (a negative
+    control's module, or the app), each worker answering before it returns."""
+    from .served import serve
+
+    served = serve(database_url, log_dir, workers=workers, mail_port=mail_port,
+                   extra_env={"GUNICORN_CMD_ARGS": ACCESS_LOG_ARGS}, app_module=app_module)
+    try:
+        warm_up(served.base_url, served.log, workers)
+    except BaseException:
+        served.stop()
+        raise
+    return served
+

@@ -49,9 +49,9 @@ from app.extensions import db
 from app.gatherings import domain, seats, slots
 from app.gatherings.models import Answer, Change, Gathering, Slot, SlotTaker
 
-from .concurrency import Burst, Client, burst, mint_sessions, warm_up
+from .concurrency import Burst, Client, burst, mint_sessions, serve_warm
 from .helpers import make_user
-from .served import app_config, prepare, serve
+from .served import app_config, prepare
 
 WORKERS = 16  # sync workers of each gunicorn; see the module's notes
 CAPACITY = 10
@@ -61,8 +61,6 @@ SLOT_BURST = 30
 SEATED, WAITING, LEAVING = 10, 20, 8
 MEMBERS = 60
 SQLITE_ATTEMPTS = 3  # bursts the negative control may take on SQLite; see the module's notes
-# An access log with each worker's pid, for warm_up and for failures.
-GUNICORN_ARGS = "--access-logfile - --access-logformat 'pid=%(p)s \"%(r)s\" %(s)s %(L)s'"
 
 
 def email_of(n: int) -> str:
@@ -142,15 +140,8 @@ def site(database_factory):
 
 
 def start_server(site, mailbox, log_dir, unsafe: bool):
-    served = serve(site.database_url, log_dir, workers=WORKERS, mail_port=mailbox.port,
-                   extra_env={"GUNICORN_CMD_ARGS": GUNICORN_ARGS},
-                   app_module="tests.unsafe_wsgi:app" if unsafe else "wsgi:app")
-    try:
-        warm_up(served.base_url, served.log, WORKERS)
-    except BaseException:
-        served.stop()
-        raise
-    return served
+    return serve_warm(site.database_url, log_dir, mailbox.port, WORKERS,
+                      "tests.unsafe_wsgi:app" if unsafe else "wsgi:app")
 
 
 # Class-scoped, so only one server runs at a time and neither slows the other.

@@ -29,15 +29,14 @@ from app.extensions import db
 from app.lending import loans, things
 from app.lending.models import ACTIVE, OVERLAP_CONSTRAINT, Reservation, Thing
 
-from .concurrency import Client, Post, burst_of, mint_sessions, warm_up
+from .concurrency import Client, Post, burst_of, mint_sessions, serve_warm
 from .helpers import make_user
-from .served import app_config, prepare, serve
+from .served import app_config, prepare
 
 WORKERS = 8
 MEMBERS = 60
 BURST = 50
 SQLITE_ATTEMPTS = 3
-GUNICORN_ARGS = "--access-logfile - --access-logformat 'pid=%(p)s \"%(r)s\" %(s)s %(L)s'"
 
 
 def email_of(n: int) -> str:
@@ -114,15 +113,8 @@ def site(database_factory):
 
 
 def start(site, mailbox, log_dir, unsafe: bool):
-    served = serve(site.database_url, log_dir, workers=WORKERS, mail_port=mailbox.port,
-                   extra_env={"GUNICORN_CMD_ARGS": GUNICORN_ARGS},
-                   app_module="tests.unsafe_lending_wsgi:app" if unsafe else "wsgi:app")
-    try:
-        warm_up(served.base_url, served.log, WORKERS)
-    except BaseException:
-        served.stop()
-        raise
-    return served
+    return serve_warm(site.database_url, log_dir, mailbox.port, WORKERS,
+                      "tests.unsafe_lending_wsgi:app" if unsafe else "wsgi:app")
 
 
 @pytest.fixture(scope="class")

@@ -21,9 +21,8 @@ from app.gatherings.models import Answer, Gathering
 from app.meals import domain
 from app.meals.models import Dish, Meal, Need, Party
 
-from .concurrency import burst
-from .served import serve
-from .test_gatherings_concurrency import GUNICORN_ARGS, WORKERS, log_on_failure, make_site, warm_up
+from .concurrency import burst, serve_warm
+from .test_gatherings_concurrency import WORKERS, log_on_failure, make_site
 
 SEATS, PORTIONS = 10, 12
 BURST = 50
@@ -41,14 +40,7 @@ def site(database_factory):
 
 
 def _server(site, mailbox, log_dir, module):
-    served = serve(site.database_url, log_dir, workers=WORKERS, mail_port=mailbox.port,
-                   extra_env={"GUNICORN_CMD_ARGS": GUNICORN_ARGS}, app_module=module)
-    try:
-        warm_up(served.base_url, served.log, WORKERS)
-    except BaseException:
-        served.stop()
-        raise
-    return served
+    return serve_warm(site.database_url, log_dir, mailbox.port, WORKERS, module)
 
 
 @pytest.fixture(scope="class")

@@ -30,16 +30,14 @@ from app.extensions import db
 from app.talk import domain
 from app.talk.models import Position
 
-from .concurrency import Client, Post, burst_of, mint_sessions, warm_up
+from .concurrency import Client, Post, burst_of, mint_sessions, serve_warm
 from .helpers import make_user
-from .served import app_config, prepare, serve
+from .served import app_config, prepare
 from .talk_helpers import local_in
 
 WORKERS = 16
 PEOPLE = 20
 ATTEMPTS = 3  # bursts the negative control may take to show a double count
-# An access log with each worker's pid, for warm_up and for failures.
-GUNICORN_ARGS = "--access-logfile - --access-logformat 'pid=%(p)s \"%(r)s\" %(s)s %(L)s'"
 
 
 def email_of(n: int) -> str:
@@ -116,14 +114,8 @@ def positions_per_person(site, proposal_id: int) -> dict[int, int]:
 
 
 def serve_site(site, mailbox, log_dir, unsafe: bool):
-    served = serve(site["url"], log_dir, workers=WORKERS, mail_port=mailbox.port,
-                   extra_env={"GUNICORN_CMD_ARGS": GUNICORN_ARGS}, app_module="tests.unsafe_talk_wsgi:app" if unsafe else "wsgi:app")
-    try:
-        warm_up(served.base_url, served.log, WORKERS)
-    except BaseException:
-        served.stop()
-        raise
-    return served
+    return serve_warm(site["url"], log_dir, mailbox.port, WORKERS,
+                      "tests.unsafe_talk_wsgi:app" if unsafe else "wsgi:app")
 
 
 @pytest.fixture(scope="module")
