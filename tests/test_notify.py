@@ -300,6 +300,24 @@ def test_reminders_the_day_before_in_the_digest_and_two_hours_before(app, mailbo
     assert subjects(mailbox, "Ada").count("Soon: Soup evening") == 1  # the host is going too
 
 
+def test_a_helper_with_a_slot_is_reminded_like_those_going(app, mailbox):
+    from app.gatherings import reminders, slots
+    from app.gatherings.models import Gathering
+
+    ids = _crowd(app)
+    with app.app_context():
+        with write_unit():
+            slot = slots.add_slot(db.session.get(Gathering, ids["gathering"]), "Washing up", 2)
+        slot_id = slot.id
+    assert post(signed_in(app, "Dmitri"), f"{ids['path']}/slots/{slot_id}/take").status_code == 303
+    before = gathering_row(app, ids["gathering"]).starts_at - dt.timedelta(hours=1, minutes=50)
+    with time_machine.travel(before, tick=False), app.app_context():
+        reminders.remind()
+        deliver_pending()
+    assert subjects(mailbox, "Dmitri").count("Soon: Soup evening") == 1  # helping, without a seat
+    assert "Soon: Soup evening" not in subjects(mailbox, "Chiara")  # waiting, not going
+
+
 def test_mail_is_written_in_the_recipients_language(app, mailbox):
     ids = _crowd(app)
     from app.i18n import languages
