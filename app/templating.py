@@ -54,6 +54,13 @@ def day_heading(day: dt.date) -> str:
     return f"{days[day.weekday()]} {day.day} {months[day.month]}{year}"
 
 
+def day_words(day: dt.date) -> str:
+    """"Thu 4 Dec" (and the year when it is not this one): a loan's days, a review date."""
+    days, months = _names(_language()[1])
+    year = f" {day.year}" if day.year != dt.date.today().year else ""
+    return f"{days[day.weekday()]} {day.day} {months[day.month]}{year}"
+
+
 def month_heading(day: dt.date) -> str:
     return f"{_wide_names(_language()[1])[1][day.month]} {day.year}"
 
@@ -139,6 +146,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["qr_svg"] = qr_svg
     app.jinja_env.globals["date_tile"] = date_tile
     app.jinja_env.globals["day_heading"] = day_heading
+    app.jinja_env.filters["day_words"] = day_words
     app.jinja_env.globals["month_heading"] = month_heading
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.add_extension("jinja2.ext.do")

@@ -27,6 +27,13 @@ LIMIT_NAMES = ("LIMIT_LOGIN_PER_EMAIL", "LIMIT_LOGIN_PER_IP", "LIMIT_RESET_PER_E
                "LIMIT_GUEST_PER_EMAIL", "LIMIT_GUEST_PER_IP", "LIMIT_REPLY_PER_DISCUSSION")
 
 
+def day_in_words(day) -> str:
+    """A day as English pages write it: "Thu 4 Dec", with the year when it is not this one."""
+    import datetime as dt
+    year = f" {day.year}" if day.year != dt.date.today().year else ""
+    return f"{day:%a} {day.day} {day:%b}{year}"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

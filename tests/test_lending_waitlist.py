@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import time_machine
+from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from app.database import utcnow, write_unit
@@ -14,7 +15,7 @@ from app.lending import cli, loans, things
 from app.lending.models import Reservation, Thing, WaitEntry
 
 from .gatherings_helpers import digest_of, subjects
-from .helpers import post
+from .helpers import day_in_words, post
 from .lending_helpers import act, day, library, reservation, reserve, seen, signed_in, user
 
 
@@ -35,7 +36,15 @@ def test_a_freed_thing_is_offered_to_the_first_in_line_then_the_next(app, mailbo
     assert entries(app) == [("Chiara", "offered"), ("Dmitri", "waiting")]
     assert any("Drill is free for you" in s for s in subjects(mailbox, "Chiara"))
     chiara = signed_in(app, "Chiara")
-    assert "It is free for you until" in seen(chiara.get(ids["thing_path"]))
+    page = seen(chiara.get(ids["thing_path"]))
+    with app.app_context():
+        held = db.session.scalar(select(WaitEntry.offer_until).where(WaitEntry.status == "offered"))
+    # The hold ends at a moment Chiara reads on her own clock (the circle's, Europe/Berlin), not UTC's.
+    local = held.replace(tzinfo=dt.UTC).astimezone(ZoneInfo("Europe/Berlin"))
+    assert f"It is free for you until {local:%a} {local.day} {local:%b} {local.year}, {local:%H:%M}." in page
+    assert "UTC" not in page and f"{day_in_words(dt.date.fromisoformat(day(app, 2)))} to " in page
+    offer = [m for m in mailbox.to("chiara@example.org") if "Drill is free for you" in m["Subject"]][-1]
+    assert f"held for you until {local:%a} {local.day} {local:%b} {local.year}, {local:%H:%M}:" in offer.get_content()
 
     # 49 hours later the offer has run out: the page says so without writing.
     with time_machine.travel(utcnow() + dt.timedelta(hours=49)):

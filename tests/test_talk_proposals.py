@@ -16,7 +16,7 @@ from app.talk.models import Elector, PollAnswer, PollOption, Position, Proposal
 
 from .circles_helpers import add_member
 from .gatherings_helpers import count, digest_of, email, field_error, seen
-from .helpers import make_user
+from .helpers import day_in_words, make_user
 from .talk_helpers import (WHEN, close, local_in, neighbourhood, position, post, propose, proposal_row,
                            signed_in, start, talk_path)
 
@@ -188,11 +188,11 @@ def test_outcome_and_review_date(app):
     with later(4):
         close(app)
         assert post(signed_in(app, "Chiara"), path, {"outcome": "Mine"}).status_code == 403
-        review = (dt.date.today() + dt.timedelta(days=200)).isoformat()
-        assert post(bruno, path, {"outcome": "Green it is. Dmitri buys the paint.", "review_on": review}
+        review = dt.date.today() + dt.timedelta(days=200)
+        assert post(bruno, path, {"outcome": "Green it is. Dmitri buys the paint.", "review_on": review.isoformat()}
                     ).status_code == 303
         page = seen(bruno.get(f"/c/elm-street/proposals/{proposal}"))
-        assert "Green it is. Dmitri buys the paint." in page and f"We look at it again on {review}" in page
+        assert "Green it is. Dmitri buys the paint." in page and f"We look at it again on {day_in_words(review)}." in page
         past = post(bruno, path, {"outcome": "x", "review_on": "2001-01-01"})
         assert past.status_code == 422 and field_error(past, "review_on")
 

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from .conftest import PHONE, signed_in_context
 from .support import unique
+from ..helpers import day_in_words
 
 
 def fits(page) -> None:
@@ -109,4 +110,4 @@ def test_ask_for_a_thing_by_keyboard(browser, demo_site, demo_app):
     assert page.evaluate("document.activeElement.textContent").strip() == "Ask to borrow it"
     page.keyboard.press("Enter")
     expect(page.locator("main")).to_contain_text("Asked. You will hear by mail when the owner answers.")
-    expect(page.locator("main")).to_contain_text(first.isoformat())
+    expect(page.locator("main")).to_contain_text(day_in_words(first))
