@@ -54,3 +54,8 @@ def localize(local: dt.datetime, zone_name: str) -> tuple[dt.datetime, dt.dateti
 
 def local_of(instant: dt.datetime, zone_name: str) -> dt.datetime:
     return instant.astimezone(zone(zone_name))
+
+
+def today_in(circle) -> dt.date:
+    """Today in the circle's time zone: loan days and review dates are local dates there."""
+    return dt.datetime.now(zone(circle.time_zone)).date()

@@ -11,14 +11,9 @@ from ..circles.models import Circle, Membership
 from ..extensions import db
 from ..i18n import _
 from ..text import render_markdown
-from ..zones import zone  # noqa: F401  (cli reads it from here)
+from ..zones import today_in, zone  # noqa: F401  (lending's modules and cli read them from here)
 from .errors import LendingError
 from .models import ACTIVE, Keeper, Reservation, Thing
-
-
-def today_in(circle: Circle) -> dt.date:
-    """Today in the circle's time zone: every lending date is a local date there."""
-    return dt.datetime.now(zone(circle.time_zone)).date()
 
 
 def create_thing(circle: Circle, lister: User, *, name: str, description: str = "", category: str = "other",

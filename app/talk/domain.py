@@ -19,7 +19,7 @@ from ..i18n import _
 from ..links import external_url
 from ..notify import notify
 from ..text import render_markdown
-from ..zones import localize
+from ..zones import localize, today_in
 from . import rules
 from .models import (CHOICES, POLL_CHOICES, STOPPING, Discussion, Elector, PollAnswer, PollOption, Position,
                      Proposal, ReadMarker, Reply)
@@ -382,7 +382,7 @@ def set_outcome(proposal_id: int, user: User, membership: Membership | None, out
     if is_open(proposal):
         raise TalkError(_("Write the outcome once the proposal has closed."), "outcome")
     if review_on is not None:
-        today = utcnow().date()
+        today = today_in(db.session.get(Circle, proposal.circle_id))
         if not today < review_on <= today + dt.timedelta(days=3650):
             raise TalkError(_("Choose a review date still to come, within ten years."), "review_on")
     outcome = (outcome or "").strip()

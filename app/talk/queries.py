@@ -11,6 +11,7 @@ from sqlalchemy import and_, bindparam, case, func, or_, select
 from ..auth.models import User
 from ..circles.models import Circle, Membership
 from ..database import utcnow
+from ..zones import today_in
 from ..extensions import db
 from .models import Discussion, Elector, PollAnswer, PollOption, Position, Proposal, ReadMarker, Reply
 
@@ -183,4 +184,4 @@ def reviews(circle: Circle) -> list[Proposal]:
     """Outcomes with a review date still to come: for the circle's calendar."""
     return list(db.session.scalars(select(Proposal).where(
         and_(Proposal.circle_id == circle.id, Proposal.review_on.is_not(None),
-             Proposal.review_on >= utcnow().date())).order_by(Proposal.review_on)))
+             Proposal.review_on >= today_in(circle))).order_by(Proposal.review_on)))
