@@ -22,8 +22,15 @@ from .gatherings_helpers import count, field_error, seen
 from .helpers import post
 from .meals_helpers import elm_meal, sign_up, signed_in
 
-settings.register_profile("ci", deadline=None, derandomize=True, max_examples=300)
-settings.load_profile("ci")
+# The profile (no deadline, fixed seed, no example database) is tests/conftest.py's
+# "ci"; these tests only ask for more examples than its default.
+MORE_EXAMPLES = settings(max_examples=300)
+
+
+def test_the_properties_run_on_the_shared_ci_profile():
+    """No deadline, a fixed seed and no example database, as tests/conftest.py loads it."""
+    assert settings.default.deadline is None and settings.default.derandomize
+    assert settings.default.database is None
 
 
 # --- worked examples ---------------------------------------------------------------
@@ -94,6 +101,7 @@ weights_st = st.dictionaries(st.integers(0, 60), st.integers(0, 80), min_size=1,
     lambda w: sum(w.values()) > 0)
 
 
+@MORE_EXAMPLES
 @given(total=st.integers(0, 10_000_000), weights=weights_st)
 def test_shares_add_up_exactly_and_are_within_a_unit_of_fair(total, weights):
     owed = shares(total, weights)
@@ -111,6 +119,7 @@ def test_shares_add_up_exactly_and_are_within_a_unit_of_fair(total, weights):
                 assert abs(owed[a] - owed[b]) <= 1
 
 
+@MORE_EXAMPLES
 @given(paid=st.dictionaries(st.integers(0, 40), st.integers(0, 10_000_000), min_size=1, max_size=25),
        eaten=st.data())
 def test_transfers_settle_everyone_in_fewer_transfers_than_people(paid, eaten):
