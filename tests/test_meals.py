@@ -9,15 +9,18 @@ import logging
 
 from sqlalchemy import select
 
-from app.circles.models import LogEntry
+from app.auth.models import User
+from app.circles.models import Circle, LogEntry
 from app.database import utcnow, write_unit
 from app.extensions import db
+from app.meals import domain
 from app.meals.models import DietaryNeeds, Dish, Meal, Party
 
-from .gatherings_helpers import WHEN, answer, count, field_error, gathering_row, seen, state_of, winter_evening
+from .gatherings_helpers import (WHEN, answer, count, days_ahead, field_error, gathering_row, seen, state_of,
+                                 winter_evening)
 from .helpers import post
-from .test_gatherings_calendar import feed_paths
 from .meals_helpers import add_people, bring, elm_meal, meal_row, needs, set_needs_of, sign_up, signed_in
+from .test_gatherings_calendar import feed_paths
 
 
 def meal_form(**changes) -> dict:
@@ -288,6 +291,44 @@ def test_dietary_needs_are_opt_in_and_deleted_on_request(app):
     assert post(chiara, "/account/dietary", {"avoids": ["poison"]}).status_code == 422
     set_needs_of(chiara)
     assert count(app, DietaryNeeds) == 0
+
+
+# --- kept on the device -------------------------------------------------------------------
+
+def _another_meal(app, ids, style, title, days):
+    with app.app_context():
+        starts = days_ahead(days)
+        with write_unit():
+            gathering = domain.create_meal(
+                db.session.get(Circle, ids["circle"]), db.session.get(User, ids["Ada"]), style=style, title=title,
+                starts_local=starts, ends_local=starts + dt.timedelta(hours=2), needs=[("side", "", 2)])
+            return gathering.id
+
+
+def test_meal_pages_join_keep_my_next_gatherings_and_only_the_meals_i_am_going_to(app):
+    """The meal is its gathering's page; a potluck adds its page of needs and
+    dishes. A meal I have not signed up for, or have left, is not kept; the
+    pages themselves are never stored by the browser otherwise (no-store)."""
+    ids = elm_meal(app)
+    cooked = _another_meal(app, ids, "cooked", "Sunday lunch", 11)
+    other_potluck = _another_meal(app, ids, "potluck", "Another potluck", 12)
+    bruno = signed_in(app, "Bruno")
+    assert bruno.get("/offline/pages").json["pages"] == ["/", "/lending/mine"]  # nothing of meals yet
+    assert sign_up(bruno, ids).status_code == 303
+    assert post(bruno, f"/c/elm-street/meals/{cooked}/party", {"adults": 1, "children": 0}).status_code == 303
+    pages = bruno.get("/offline/pages").json["pages"]
+    assert ids["path"] in pages and f"/c/elm-street/gatherings/{cooked}" in pages
+    assert ids["meal_path"] + "/potluck" in pages
+    assert f"/c/elm-street/meals/{cooked}/potluck" not in pages  # a cooked meal has no list of dishes
+    assert not [p for p in pages if str(other_potluck) in p]
+    for path in (ids["path"], ids["meal_path"] + "/potluck"):
+        assert bruno.get(path).headers["Cache-Control"] == "no-store"
+    assert answer(bruno, ids["path"], "cant").status_code == 303
+    pages = bruno.get("/offline/pages").json["pages"]
+    assert ids["path"] not in pages and ids["meal_path"] + "/potluck" not in pages
+    assert f"/c/elm-street/gatherings/{cooked}" in pages
+    # Someone else's list holds only their own.
+    assert signed_in(app, "Chiara").get("/offline/pages").json["pages"] == ["/", "/lending/mine"]
 
 
 # --- leaving ---------------------------------------------------------------------------
