@@ -94,15 +94,17 @@ def _seed(scale: int, password_hash: str) -> list[tuple[str, str]]:
         db.session.flush()
         _plan_gatherings(circle, residents, elm=index == 0)
         if index == 0:
-            from .meals.demo import plan_meals
-            plan_meals(circle, residents)
+            from .meals.demo import fill_meals, plan_meals
+            meals = plan_meals(circle, residents, scale)
         if index == 0:  # lending: Elm Street's library of things
             from .lending.demo import seed_library
             seed_library(circle, residents, scale)
         talk_demo.seed(circle, residents, elm=index == 0, scale=scale, gathering=db.session.scalar(
             select(Gathering).where(Gathering.circle_id == circle.id, Gathering.title == "Soup evening")))
-        if index == 0 and scale > 1:
-            people += _grow(circle, founder, scale, password_hash)
+        if index == 0:
+            extra = _grow(circle, founder, scale, password_hash) if scale > 1 else []
+            people += extra
+            fill_meals(meals, extra)  # the grown circle comes to the meals too
     db.session.flush()
     from .notify import demo as notify_demo  # notices in the demo inboxes
     notify_demo.seed(people)
