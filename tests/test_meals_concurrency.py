@@ -1,15 +1,25 @@
-"""A meal's portions and a potluck's last places under simultaneous requests,
-through gunicorn (sync workers, separate processes) on a database of its own,
-as tests/test_gatherings_concurrency.py does for seats (its notes explain the
-bursts). Then the negative control: tests/meals_unsafe_wsgi.py takes the
-counters by check-then-write, and the same bursts overbook."""
+"""A meal's seats, portions and a potluck's last places under simultaneous
+requests, through gunicorn (sync workers, separate processes) on a database of
+its own, as tests/test_gatherings_concurrency.py does for seats (its notes
+explain the bursts). Everyone signs in through the real sign-in form first,
+then fetches the meal's page for its form and CSRF token, and posts it.
+
+Three bursts, each with its negative control: tests/meals_unsafe_wsgi.py takes
+the meal's counters (seats, portions, a need's places) by check-then-write,
+without the lock, and the same burst overbooks there:
+- 50 parties of one adult and one child (2 seats, 3 half portions) for 10
+  seats and 12 portions: seats bind first (5 parties hold 10 seats, 15 of the
+  24 halves);
+- the same 50 parties for 20 seats and 12 portions: portions bind first (8
+  parties hold all 24 halves and 16 of the 20 seats);
+- 20 people coming claim the last 3 dessert places."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import make_url
 
 from app.auth.models import User
@@ -21,10 +31,13 @@ from app.gatherings.models import Answer, Gathering
 from app.meals import domain
 from app.meals.models import Dish, Meal, Need, Party
 
-from .concurrency import burst, serve_warm
+from .concurrency import Client, burst, serve_warm, sign_in
+from .helpers import PASSWORD
 from .test_gatherings_concurrency import WORKERS, log_on_failure, make_site
+from .test_signin_concurrency import stored_hash
 
 SEATS, PORTIONS = 10, 12
+ROOMY = 20  # seats enough that the 12 portions run out first (8 parties: 16 seats)
 BURST = 50
 CLAIMS, DESSERTS = 20, 3
 SQLITE_ATTEMPTS = 3
@@ -33,6 +46,11 @@ SQLITE_ATTEMPTS = 3
 @pytest.fixture(scope="module")
 def site(database_factory):
     made = make_site(database_factory("_meals_concurrency"))
+    with made.app.app_context():  # a password each, hashed as the served app hashes, to sign in with
+        db.session.execute(update(User).where(User.email.in_(made.emails(BURST)))
+                           .values(password_hash=stored_hash(PASSWORD)))
+        db.session.commit()
+        db.session.remove()
     yield made
     with made.app.app_context():
         db.session.remove()
@@ -40,7 +58,19 @@ def site(database_factory):
 
 
 def _server(site, mailbox, log_dir, module):
-    return serve_warm(site.database_url, log_dir, mailbox.port, WORKERS, module)
+    """The server, and the BURST members signed in on it through the sign-in
+    form, one after another (``served.sessions``: email -> session cookie)."""
+    served = serve_warm(site.database_url, log_dir, mailbox.port, WORKERS, module)
+    try:
+        served.sessions = {e: sign_in(served.base_url, e, PASSWORD).cookies["session"] for e in site.emails(BURST)}
+    except BaseException:
+        served.stop()
+        raise
+    return served
+
+
+def clients(site, server, emails) -> list[Client]:
+    return [Client(server.base_url, server.sessions[e], name=e) for e in emails]
 
 
 @pytest.fixture(scope="class")
@@ -83,9 +113,8 @@ def party_burst(site, server, title, capacity, portions):
     """BURST members sign up at once, each with one adult and one child (2 seats, 1.5 portions)."""
     gathering_id = new_meal(site, title, capacity, portions)
     page = f"/c/{site.slug}/gatherings/{gathering_id}"
-    clients = site.clients(server, site.emails(BURST))
     with log_on_failure(server):
-        result = burst(list(clients.values()), page, f"/c/{site.slug}/meals/{gathering_id}/party",
+        result = burst(clients(site, server, site.emails(BURST)), page, f"/c/{site.slug}/meals/{gathering_id}/party",
                        {"adults": "1", "children": "1"})
     print(f"\n{title}: {result.describe()}")
     return gathering_id, page, result
@@ -100,9 +129,8 @@ def dessert_burst(site, server, title):
     with site.app.app_context():
         need_id = db.session.scalar(select(Need.id).where(Need.gathering_id == gathering_id))
         db.session.remove()
-    clients = site.clients(server, emails)
     with log_on_failure(server):
-        result = burst(list(clients.values()), page, f"/c/{site.slug}/meals/{gathering_id}/dishes",
+        result = burst(clients(site, server, emails), page, f"/c/{site.slug}/meals/{gathering_id}/dishes",
                        {"need": str(need_id), "name": "Cake", "feeds": "8", "no_allergens": "y"})
     print(f"\n{title}: {result.describe()}")
     return gathering_id, need_id, page, result
@@ -140,15 +168,18 @@ class TestMealsUnderSimultaneousRequests:
             assert waiting == BURST - 5
             db.session.remove()
 
-    def test_fifty_parties_for_twelve_portions_and_no_seat_limit(self, site, server):
-        gathering_id, page, result = party_burst(site, server, "Fifty parties, portions only", None, PORTIONS)
+    def test_fifty_parties_for_twenty_seats_and_twelve_portions(self, site, server):
+        gathering_id, page, result = party_burst(site, server, "Fifty parties, portions first", ROOMY, PORTIONS)
         with log_on_failure(server), site.app.app_context():
             assert result.statuses() == {303: BURST}, result.problems()[:10]
             meal = db.session.scalar(select(Meal).where(Meal.gathering_id == gathering_id))
             parties = seated_parties(gathering_id)
-            # 24 halves: 8 parties of 3 halves, exactly.
+            # Portions bind first: 8 parties of 3 halves hold all 24, and 16 of the 20 seats.
             assert len(parties) == 8 and meal.halves_taken == 2 * PORTIONS == sum(p.held for p in parties)
-            assert db.session.get(Gathering, gathering_id).seats_taken == 16
+            assert db.session.get(Gathering, gathering_id).seats_taken == 16 < ROOMY
+            waiting = db.session.scalar(select(func.count()).select_from(Answer).where(
+                Answer.gathering_id == gathering_id, Answer.state == "waiting"))
+            assert waiting == BURST - 8
             db.session.remove()
 
     def test_twenty_claims_for_the_last_three_dessert_places(self, site, server):
@@ -175,17 +206,29 @@ class TestUnsafeMealCountersOverbook:
         print(f"{what}: {counts} for {over}")
         return counts
 
-    def test_the_portion_burst_overbooks_without_the_protection(self, site, unsafe_server):
+    def test_the_seat_burst_overbooks_without_the_protection(self, site, unsafe_server):
         def run(sqlite):
-            gathering_id, _, result = party_burst(site, unsafe_server, "Portions, unsafely", None, PORTIONS)
+            gathering_id, _, result = party_burst(site, unsafe_server, "Seats, unsafely", SEATS, PORTIONS)
             statuses_only(result, {303}, sqlite_errors=sqlite)
             with site.app.app_context():
-                seated = len(seated_parties(gathering_id))
+                people = sum(p.guests + 1 for p in seated_parties(gathering_id))
                 db.session.remove()
-            return result, seated
+            return result, people
 
-        counts = self.attempts(site, unsafe_server, run, 8, "unsafe portions, parties seated")
-        assert counts[-1] > 8, f"the unsafe portions never overbooked: {counts} parties for 8"
+        counts = self.attempts(site, unsafe_server, run, SEATS, "unsafe seats, people seated")
+        assert counts[-1] > SEATS, f"the unsafe seats never overbooked: {counts} people for {SEATS}"
+
+    def test_the_portion_burst_overbooks_without_the_protection(self, site, unsafe_server):
+        def run(sqlite):
+            gathering_id, _, result = party_burst(site, unsafe_server, "Portions, unsafely", ROOMY, PORTIONS)
+            statuses_only(result, {303}, sqlite_errors=sqlite)
+            with site.app.app_context():
+                halves = sum(p.held for p in seated_parties(gathering_id))
+                db.session.remove()
+            return result, halves
+
+        counts = self.attempts(site, unsafe_server, run, 2 * PORTIONS, "unsafe portions, halves held by parties")
+        assert counts[-1] > 2 * PORTIONS, f"the unsafe portions never overbooked: {counts} halves for {2 * PORTIONS}"
 
     def test_the_dessert_burst_overbooks_without_the_protection(self, site, unsafe_server):
         def run(sqlite):
