@@ -301,11 +301,17 @@ def test_every_route_has_an_entry(app):
 
 
 def test_visitors_are_sent_to_sign_in(app, world):
+    """Every circle address sends a visitor to sign in, but for a member's file (a photo): 404."""
     visitor = app.test_client()
     before = snapshot(app)
     for rule, method in circle_rules(app):
         url = build(rule, url_values(world))
         response = call(visitor, method, url)
+        if rule.endpoint in MEMBER_FILES:
+            # A file a page loads is not a page to sign in for: 404, as for anyone not a member.
+            assert response.status_code == 404, (method, url)
+            assert "Nothing here" in seen(response), (method, url)
+            continue
         assert response.status_code == 303, (method, url)
         assert response.location.startswith("/auth/login?next=/c/"), (method, url)
         assert not shown(response, HARBOUR_CONTENT), (method, url, shown(response, HARBOUR_CONTENT))

@@ -293,3 +293,51 @@ def test_on_postgresql_the_database_itself_refuses_an_overlap(app, monkeypatch):
             with write_unit():
                 loans.accept(second, user("Ada"))
     assert reservation(app, second).status == "requested"
+
+
+def test_a_borrower_who_leaves_keeps_the_thing_out_and_its_owner_is_told(app, mailbox):
+    """Dmitri leaves Elm Street with Bruno's drill out: the loan stays open and
+    Bruno is told; Dmitri's later reservation and his waitlist place go; once
+    the drill is back, Bruno's word alone ends the loan (Dmitri can no longer
+    reach the thing's page to confirm)."""
+    from app.lending.models import WaitEntry
+
+    ids = library(app, owner="Bruno", max_loan_days=5)
+    with app.test_request_context():
+        thing = db.session.get(Thing, ids["thing"])
+        t0 = things.today_in(thing.circle)
+        with write_unit():
+            out = loans.request(thing, user("Dmitri"), t0, t0 + dt.timedelta(days=1))
+            loans.accept(out.id, user("Bruno"))
+            loans.pick_up(out.id, user("Dmitri"), "A scratch on the case")
+            later = loans.request(thing, user("Dmitri"), t0 + dt.timedelta(days=5), t0 + dt.timedelta(days=6))
+            loans.accept(later.id, user("Bruno"))
+            tent = things.create_thing(thing.circle, user("Eve"), name="Tent", category="camping")
+            reserve_tent = loans.request(tent, user("Chiara"), t0, t0 + dt.timedelta(days=3))
+            loans.accept(reserve_tent.id, user("Eve"))
+            db.session.add(WaitEntry(thing_id=tent.id, user_id=user("Dmitri").id, start_date=t0 + dt.timedelta(days=1),
+                                     end_date=t0 + dt.timedelta(days=2)))
+        out_id, later_id = out.id, later.id
+    dmitri = signed_in(app, "Dmitri")
+    assert post(dmitri, "/c/elm-street/leave").status_code == 303
+    assert reservation(app, out_id).status == "out"
+    assert reservation(app, later_id).status == "cancelled"
+    with app.app_context():
+        assert [e.status for e in db.session.scalars(select(WaitEntry))] == ["gone"]
+    told = [m for m in mailbox.to("bruno@example.org") if m["Subject"] == "Drill: the borrower has left"]
+    assert len(told) == 1
+    assert 'Dmitri, who has "Drill", has left the circle. The loan stays open until it is returned.' \
+        in told[0].get_content()
+    # Nobody else is told who had it.
+    for name in ("Ada", "Chiara", "Eve"):
+        assert "Drill: the borrower has left" not in subjects(mailbox, name), name
+    # Bruno still sees the loan (with who has it), and the days stay taken.
+    bruno = signed_in(app, "Bruno")
+    page = seen(bruno.get(ids["thing_path"]))
+    assert "Dmitri" in page and "lent" in page and "A scratch on the case" in page
+    assert ask(signed_in(app, "Chiara"), ids["thing_path"], day(app, 1), day(app, 1)).status_code == 422
+    assert dmitri.get(ids["thing_path"]).status_code == 404
+    # It comes back: the owner's confirmation ends the loan.
+    assert act(bruno, "elm-street", out_id, "return", note="Back, all fine").status_code == 303
+    assert reservation(app, out_id).status == "returned"
+    assert ask(signed_in(app, "Chiara"), ids["thing_path"], day(app, 1), day(app, 1)).status_code == 303

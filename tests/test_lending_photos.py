@@ -9,11 +9,13 @@ import os
 from PIL import Image
 from sqlalchemy import func, select
 
+from app.circles import domain as circles
+from app.database import write_unit
 from app.extensions import db
 from app.lending.models import Photo, Thing
 
 from .helpers import csrf_token, login, make_user, post
-from .lending_helpers import error_at, jpeg_with_location, library, signed_in
+from .lending_helpers import error_at, jpeg_with_location, library, signed_in, user
 
 
 def upload(client, path: str, data: bytes, name: str = "photo.jpg", token: str | None = None):
@@ -63,8 +65,19 @@ def test_photos_are_refused_to_anyone_outside_the_circle(app):
     login(zoe, email="zoe@example.org")
     assert zoe.get(url).status_code == 404
     assert zoe.get(url).data != ada.get(url).data
+    # Signed out: the same 404, not a redirect to sign in; a wrong hash or size alike.
     visitor = app.test_client()
-    assert visitor.get(url).status_code == 303
+    for path in (url, url.replace("-s.webp", "-l.webp"), url.replace(content_hash, "0" * 64)):
+        answer = visitor.get(path)
+        assert answer.status_code == 404, (path, answer.status_code)
+        assert answer.mimetype == "text/html" and answer.data != ada.get(url).data
+    # And a member who leaves the circle gets 404 from then on.
+    bruno = signed_in(app, "Bruno")
+    assert bruno.get(url).status_code == 200
+    with app.app_context():
+        with write_unit():
+            circles.leave_circle(ids["circle"], user("Bruno"))
+    assert bruno.get(url).status_code == 404
 
 
 def test_only_the_owner_changes_the_photo(app):

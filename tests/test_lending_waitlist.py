@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import time_machine
 from zoneinfo import ZoneInfo
 from sqlalchemy import select
@@ -137,6 +138,51 @@ def test_the_owner_moves_the_reservation_after_an_overdue_loan(app, mailbox):
     reserve(app, ids["thing"], "Dmitri", 10, 11)
     response = act(ada, "elm-street", later, "move", start_date=day(app, 10), end_date=day(app, 10))
     assert response.status_code == 422 and "not free" in seen(response)
+
+
+def test_the_owner_cancels_the_reservation_after_an_overdue_loan(app, mailbox):
+    """Bruno's loan is overdue; Chiara's reservation comes next. Ada cancels
+    Chiara's with a note: Chiara is told, with the note; the dates free up and
+    the first in line for them (Dmitri) is offered the thing. Only the two
+    sides may cancel; any other member gets 404 and nothing changes."""
+    ids = library(app)
+    with app.test_request_context():
+        thing = db.session.get(Thing, ids["thing"])
+        t0 = things.today_in(thing.circle)
+        with write_unit():
+            lent = loans.request(thing, user("Bruno"), t0, t0 + dt.timedelta(days=1))
+            loans.accept(lent.id, user("Ada"))
+            loans.pick_up(lent.id, user("Ada"))
+        lent_id = lent.id
+    later = reserve(app, ids["thing"], "Chiara", 4, 5)
+    with app.app_context():
+        with write_unit():
+            # Dmitri waits for those very days.
+            db.session.add(WaitEntry(thing_id=ids["thing"], user_id=user("Dmitri").id,
+                                     start_date=t0 + dt.timedelta(days=4), end_date=t0 + dt.timedelta(days=5)))
+    with time_machine.travel(utcnow() + dt.timedelta(days=2, hours=1)):
+        ada = signed_in(app, "Ada")
+        page = seen(ada.get(ids["thing_path"]))
+        assert "Overdue since" in page and "move or cancel it below" in page
+        assert act(signed_in(app, "Eve"), "elm-street", later, "cancel").status_code == 404
+        with app.app_context():
+            from app.lending.errors import LendingError
+
+            with pytest.raises(LendingError):
+                with write_unit():
+                    loans.cancel(later, user("Eve"))
+        assert reservation(app, later).status == "accepted"
+        response = act(ada, "elm-street", later, "cancel", note="The drill is not back yet, sorry")
+        assert response.status_code == 303
+        assert "Cancelled." in seen(ada.get(response.location))
+        # Cancelled once is cancelled: a second try is refused.
+        assert act(ada, "elm-street", later, "cancel").status_code == 422
+    assert reservation(app, later).status == "cancelled"
+    assert reservation(app, lent_id).status == "out"  # the overdue loan itself is untouched
+    told = [m for m in mailbox.to("chiara@example.org") if m["Subject"] == "Cancelled: Drill"]
+    assert len(told) == 1 and "The drill is not back yet, sorry" in told[0].get_content()
+    assert entries(app) == [("Dmitri", "offered")]
+    assert "Drill is free for you" in subjects(mailbox, "Dmitri")
 
 
 def test_deleting_an_account_withdraws_things_and_frees_places(app):

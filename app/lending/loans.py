@@ -236,7 +236,9 @@ def confirm_return(reservation_id: int, actor: User, note: str = "") -> Reservat
     now = utcnow()
     if is_handler:
         reservation.returned_by_owner_at = reservation.returned_by_owner_at or now
-    if reservation.borrower_id == actor.id or reservation.borrower_id is None:
+    if reservation.borrower_id == actor.id or (is_handler and not _borrower_in_circle(reservation, thing)):
+        # A borrower who has left the circle (or deleted their account) can
+        # no longer reach the thing's page: the owner's word ends the loan.
         reservation.returned_by_borrower_at = reservation.returned_by_borrower_at or now
     if note:
         reservation.return_note = (reservation.return_note + "\n" + note).strip()[:500]
@@ -245,6 +247,12 @@ def confirm_return(reservation_id: int, actor: User, note: str = "") -> Reservat
         db.session.flush()
         waitlist.offer_next(thing)
     return reservation
+
+
+def _borrower_in_circle(reservation: Reservation, thing: Thing) -> bool:
+    from ..circles.domain import membership_of
+
+    return reservation.borrower is not None and membership_of(thing.circle_id, reservation.borrower) is not None
 
 
 def extend(reservation_id: int, actor: User, new_end: dt.date | None) -> Reservation:

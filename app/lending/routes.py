@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import delete, select
 
 from ..circles import domain as circles
-from ..circles.access import circle_page
+from ..circles.access import circle_page, members_file
 from ..database import utcnow, write_unit
 from ..extensions import db
 from ..forms import form_page, int_arg, show_error
@@ -334,9 +334,11 @@ def photo(circle, membership, thing_id):
 
 
 @bp.route("/c/<slug>/library/photos/<content_hash>-<any(s, l):size>.webp")
-@login_required
+@members_file
 @circle_page()
 def photo_file(circle, membership, content_hash, size):
+    # Only to members of the circle; anyone else, signed out included, gets
+    # 404 (redirect_visitors answers a visitor so before this view runs).
     found = db.session.execute(select(Photo.small if size == "s" else Photo.large).join(
         Thing, Thing.id == Photo.thing_id).where(Photo.content_hash == content_hash,
                                                  Thing.circle_id == circle.id).limit(1)).first()
