@@ -417,3 +417,45 @@ def test_a_new_digest_hour_moves_what_waits_for_the_digest(app, mailbox):
         response = post(bruno, "/notices/settings", settings_form(digest_hour=7))
         assert response.status_code == 303 and response.headers["Location"] == "/notices/settings"
     assert _notices(app, "Bruno")[-1].mail_due_at == at(2026, 12, 2, 7)
+
+
+def test_gathering_times_in_mail_are_the_recipients_across_daylight_saving(app, mailbox):
+    """Elm Street is in Berlin; Bruno reads in New York. In the three weeks of
+    March when America has moved its clocks and Europe has not, 18:00 in
+    Berlin is 13:00 in New York, not the usual 12:00: a fixed difference would
+    be an hour off. Chiara, in Berlin, reads the time as it is."""
+    from app.gatherings import reminders
+
+    ids = neighbourhood(app, starts=dt.datetime(2027, 3, 20, 18, 0))
+    with app.app_context():
+        db.session.get(User, ids["Bruno"]).time_zone = "America/New_York"
+        db.session.get(User, ids["Chiara"]).time_zone = "Europe/Berlin"
+        db.session.commit()
+    for name in ("Bruno", "Chiara"):
+        answer(signed_in(app, name), ids["path"], "going")
+
+    # The reminder the day before (in the digest): its body is the mail's text.
+    with time_machine.travel(at(2027, 3, 19, 12), tick=False), app.app_context():
+        reminders.remind()
+    bruno, chiara = _notices(app, "Bruno")[-1], _notices(app, "Chiara")[-1]
+    assert bruno.kind == chiara.kind == "gathering_tomorrow"
+    assert ("When: Sat 20 Mar 2027, 13:00–15:00 your time (America/New York); Sat 20 Mar, 18:00–20:00 in "
+            "Europe/Berlin") in bruno.body
+    assert "When: Sat 20 Mar 2027, 18:00–20:00 (Europe/Berlin)" in chiara.body and "your time" not in chiara.body
+
+    # Moved past Europe's change too: 18:00 in Berlin is 12:00 in New York again; mailed right away.
+    _move(app, ids, starts_local=dt.datetime(2027, 4, 3, 18, 0), ends_local=dt.datetime(2027, 4, 3, 20, 0))
+    bruno, chiara = _notices(app, "Bruno")[-1], _notices(app, "Chiara")[-1]
+    assert bruno.kind == chiara.kind == "gathering_moved"
+    assert ("When: Sat 3 Apr 2027, 12:00–14:00 your time (America/New York); Sat 3 Apr, 18:00–20:00 in "
+            "Europe/Berlin") in bruno.body
+    assert "When: Sat 3 Apr 2027, 18:00–20:00 (Europe/Berlin)" in chiara.body
+    # A late evening in Berlin is the same evening in New York; one past midnight in Tokyo is the next day.
+    with app.app_context():
+        from app.templating import when_for
+
+        with app.test_request_context():
+            late = when_for(dt.datetime(2027, 4, 3, 22, 0), dt.datetime(2027, 4, 4, 1, 0), "Europe/Berlin",
+                            "Asia/Tokyo")
+    assert late == ("Sun 4 Apr 2027, 05:00–08:00 your time (Asia/Tokyo); Sat 3 Apr, 22:00 – Sun 4 Apr, 01:00 in "
+                    "Europe/Berlin")
