@@ -1,5 +1,7 @@
 """Talk in a real browser: a reply with htmx is appended in place and the
 page reads as a reload would show it; without JavaScript the same form works;
+a thing's own discussion, with htmx and without; a position on a proposal and
+a time poll answered and made a gathering, with JavaScript and without;
 and a corpus of XSS payloads entered through every text form of the app
 (a person's name; a circle's name, description, area and join question; what
 a member offers; an invitation's note; a gathering's title, description, place,
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from playwright.sync_api import expect
 
 from .conftest import signed_in_context
@@ -461,3 +464,113 @@ def test_a_things_own_discussion_with_htmx_and_without(browser, demo_site, demo_
     plain.goto(thing)
     expect(plain.locator("#own-talk")).to_contain_text("Asked without JavaScript.")
     plain.context.close()
+
+
+def _open_proposal(page, kind: str, title: str, times: list[dt.datetime] | None = None) -> str:
+    """Through the form, in the demo's first discussion; the proposal's address."""
+    page.goto("/c/elm-street/talk/1/propose")
+    page.check(f"input[name=kind][value={kind}]")
+    page.fill("#title", title)
+    page.fill("#closes_local", (dt.datetime.now() + dt.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"))
+    for n, when in enumerate(times or [], start=1):
+        page.fill(f"#option{n}", when.strftime("%Y-%m-%dT%H:%M"))
+    submit(page)
+    assert "/proposals/" in page.url, page.inner_text("main")
+    return page.url.split("#")[0]
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
+def test_take_a_position_on_a_proposal(browser, demo_site, demo_app, javascript):
+    from .test_a11y import in_both_schemes
+
+    proposer = make_account(demo_app, f"{unique('proposer')}@example.org", name="Petra", circle="elm-street")
+    voter = make_account(demo_app, f"{unique('voter')}@example.org", name="Vito", circle="elm-street")
+    options = {"java_script_enabled": javascript}
+    making = signed_in_context(browser, demo_site, proposer, **options)
+    proposal = _open_proposal(making.new_page(), "consensus", unique("Paint the railings blue"))
+    making.close()
+
+    context = signed_in_context(browser, demo_site, voter, **options)
+    page = context.new_page()
+    page.goto(proposal)
+    mine = page.locator("#my-position")
+    # A block without a reason: said beside the field, nothing taken.
+    mine.get_by_role("radio", name="Block", exact=True).check()
+    with page.expect_navigation():
+        mine.get_by_role("button", name="Give my position").click()
+    expect(page.locator("#reason-error")).to_contain_text("needs a reason")
+    expect(page.locator("#my-position [role=status]")).to_have_count(0)
+    page.locator("#my-position").get_by_label("Why (needed for an objection or a block)").fill(
+        "The railings were painted last spring.")
+    with page.expect_navigation():
+        page.locator("#my-position").get_by_role("button", name="Give my position").click()
+    expect(page.get_by_text("Your position is noted.")).to_be_visible()
+    expect(page.locator("#my-position").get_by_role("radio", name="Block", exact=True)).to_be_checked()
+    # Hidden until it closes: not even one's own name in a list.
+    expect(page.locator("main")).not_to_contain_text("Vito: blocks")
+    # Changed, still one position.
+    page.locator("#my-position").get_by_role("radio", name="Agree", exact=True).check()
+    with page.expect_navigation():
+        page.locator("#my-position").get_by_role("button", name="Give my position").click()
+    expect(page.locator("#my-position").get_by_role("radio", name="Agree", exact=True)).to_be_checked()
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 360
+    if javascript:
+        page.screenshot(path="/tmp/talkgaps-proposal.png", full_page=True)
+        assert in_both_schemes(page) == []
+    close_early(demo_app, int(proposal.rsplit("/", 1)[1]))
+    page.goto(proposal)
+    result = page.locator("#result")
+    expect(result).to_contain_text("passed")
+    expect(page.locator("main")).to_contain_text("Vito: agrees")
+    expect(page.locator("main")).not_to_contain_text("Vito: blocks")
+    context.close()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
+def test_a_time_poll_is_answered_and_becomes_a_gathering(browser, demo_site, demo_app, javascript):
+    proposer = make_account(demo_app, f"{unique('poller')}@example.org", name="Polly", circle="elm-street")
+    voter = make_account(demo_app, f"{unique('answerer')}@example.org", name="Ansel", circle="elm-street")
+    options = {"java_script_enabled": javascript}
+    base = (dt.datetime.now() + dt.timedelta(days=9)).replace(hour=18, minute=0, second=0, microsecond=0)
+    times = [base, base + dt.timedelta(days=1), base + dt.timedelta(days=2, hours=-7)]
+    title = unique("When do we clean the yard")
+    making = signed_in_context(browser, demo_site, proposer, **options)
+    page = making.new_page()
+    poll = _open_proposal(page, "time_poll", title, times)
+
+    answering = signed_in_context(browser, demo_site, voter, **options).new_page()
+    answering.goto(poll)
+    fieldsets = answering.locator("section[aria-labelledby=times-heading] fieldset")
+    expect(fieldsets).to_have_count(3)
+    for n, answer in enumerate(("If need be", "Yes", "No")):
+        fieldsets.nth(n).get_by_role("radio", name=answer, exact=True).check()
+    with answering.expect_navigation():
+        answering.get_by_role("button", name="Send my answers").click()
+    expect(answering.get_by_text("Your answers are noted.")).to_be_visible()
+    expect(fieldsets.nth(1)).to_contain_text("Yes: Ansel")
+    expect(fieldsets.nth(1).get_by_role("radio", name="Yes", exact=True)).to_be_checked()
+    answering.context.close()
+
+    page.goto(poll)
+    page.locator("section[aria-labelledby=times-heading] fieldset").nth(1).get_by_role("radio", name="Yes", exact=True).check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send my answers").click()
+    close_early(demo_app, int(poll.rsplit("/", 1)[1]))
+    page.goto(poll)
+    # The second time has both yeses: chosen, and the form comes prefilled with it and the poll's title.
+    expect(page.locator("section[aria-labelledby=times-heading] fieldset").nth(1)).to_contain_text("chosen")
+    make = page.locator("section[aria-labelledby=make-heading]")
+    expect(make.locator("input[name=option]:checked")).to_have_count(1)
+    assert make.locator("input[name=option]:checked").get_attribute("value") == \
+        make.locator("input[name=option]").nth(1).get_attribute("value")
+    expect(make.get_by_label("What", exact=True)).to_have_value(title)
+    make.get_by_label("Where (an address)").fill("The yard behind number 12")
+    with page.expect_navigation():
+        make.get_by_role("button", name="Post the gathering").click()
+    assert "/gatherings/" in page.url
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    main = page.inner_text("main")
+    assert "The yard behind number 12" in main and f"{times[1].day} " in main and "18:00" in main, main
+    page.goto(poll)
+    expect(page.get_by_role("link", name="The gathering this poll became")).to_be_visible()
+    making.close()
