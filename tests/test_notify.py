@@ -567,3 +567,20 @@ def test_negative_control_without_the_unique_key_the_same_race_records_two(app, 
             db.session.execute(db.text("ALTER TABLE notices ADD CONSTRAINT uq_notices_occasion "
                                        "UNIQUE (kind, user_id, occasion)"))
             db.session.commit()
+
+
+def test_the_readme_lists_every_kind_of_notice_with_its_default(app):
+    """README's table of notices is the one place a person reads what they may
+    be told: every registered kind is there, with its default channel."""
+    from pathlib import Path
+
+    from app.areas import areas
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    rows = dict(re.findall(r"^\| `([a-z]+_[a-z_]+)` \| [^|]+ \| ([^|]+?) \|$", readme, re.M))
+    words = {"now": "right away", "digest": "digest", "inbox": "only the inbox"}
+    with app.app_context():
+        kinds = {k.name: k.default for k in areas().notice_kinds.values() if not k.transactional}
+    assert kinds, "no kinds of notice registered"
+    assert {name: rows.get(name) for name in kinds} == {name: words[d] for name, d in kinds.items()}
+    assert set(rows) <= set(kinds), set(rows) - set(kinds)  # nothing listed that no area sends
