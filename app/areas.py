@@ -195,7 +195,8 @@ class Areas:
     def panel(self, page: str, render: Callable[..., str | None], order: int = 50) -> None:
         """A section on another area's page: ``render(**context)`` returns HTML
         (a rendered template) or None to add nothing. Pages with panels:
-        ``gathering`` (gathering=, circle=, membership=), ``home`` (user=, circles=),
+        ``gathering`` (gathering=, circle=, membership=), ``thing`` (a thing of
+        the library: thing=, circle=, membership=), ``home`` (user=, circles=),
         ``circle`` (the overview: circle=, membership=), ``account`` (user=),
         ``new_gathering`` (the page that plans one: circle=), ``upcoming`` (a
         circle's list of gatherings: circle=, membership=) and ``answered``

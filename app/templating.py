@@ -130,6 +130,30 @@ def when(starts_local: dt.datetime, ends_local: dt.datetime, zone: str, viewer_z
     return f"{text} ({', '.join(notes)})" if notes else text
 
 
+def when_for(starts_local: dt.datetime, ends_local: dt.datetime, zone: str, reader_zone: str | None) -> str:
+    """For mail, read far from the page: the time in the reader's own zone,
+    and, when that is not where it happens, the time there with its zone
+    ("Thu 4 Dec 2026, 13:30–15:30 your time (America/New York); 18:30–20:30 in
+    Europe/London"). Wall times are made real as the zone's rules say (DST)."""
+    from .zones import localize
+
+    place = zone.replace("_", " ")
+    if not reader_zone or reader_zone == zone:
+        return f"{when(starts_local, ends_local, zone, relative=False)} ({place})"
+    try:
+        reader = ZoneInfo(reader_zone)
+    except (KeyError, ValueError):
+        return f"{when(starts_local, ends_local, zone, relative=False)} ({place})"
+    starts = localize(starts_local, zone)[1].astimezone(reader).replace(tzinfo=None)
+    ends = localize(ends_local, zone)[1].astimezone(reader).replace(tzinfo=None)
+    there = _format(starts_local, with_year=False)
+    there += ("–" + ends_local.strftime("%H:%M") if ends_local.date() == starts_local.date()
+              else " – " + _format(ends_local, with_year=False))
+    return _("%(yours)s your time (%(your_zone)s); %(there)s in %(zone)s",
+             yours=when(starts, ends, reader_zone, relative=False), your_zone=reader_zone.replace("_", " "),
+             there=there, zone=place)
+
+
 def csrf_field() -> Markup:
     """The one way a form carries its CSRF token (one token per request)."""
     return Markup('<input type="hidden" name="csrf_token" value="%s">') % generate_csrf()
@@ -139,6 +163,7 @@ def init_app(app: Flask) -> None:
     """Call after Babel's init_app: this replaces the gettext it gave the templates."""
     i18n.init_app(app)
     app.jinja_env.globals["when"] = when
+    app.jinja_env.globals["when_for"] = when_for
     app.jinja_env.globals["language_tag"] = i18n.language_tag
     app.jinja_env.globals["frame"] = frame
     app.jinja_env.globals["safe_html"] = safe_html

@@ -11,7 +11,7 @@ import re
 from collections import deque
 from dataclasses import dataclass
 from html import unescape
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from werkzeug.routing import Map
 from werkzeug.routing.exceptions import HTTPException as RoutingException
@@ -31,13 +31,19 @@ class Page:
     raw_size: int  # the status line and headers plus the body, as on the wire
 
 
-def fetch(base_url: str, path: str, cookie: str | None = None, encodings: str = "br, gzip") -> Page:
+def fetch(base_url: str, path: str, cookie: str | None = None, encodings: str = "br, gzip",
+          form: dict | None = None) -> Page:
+    """GET ``path``; with ``form``, POST it as a browser sends a form."""
     parts = urlsplit(base_url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     headers = {"Accept-Encoding": encodings, "Accept": "text/html"}
     if cookie:
         headers["Cookie"] = f"session={cookie}"
-    conn.request("GET", path, headers=headers)
+    if form is None:
+        conn.request("GET", path, headers=headers)
+    else:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request("POST", path, body=urlencode(form), headers=headers)
     response = conn.getresponse()
     body = response.read()
     header_lines = [f"HTTP/1.1 {response.status} {response.reason}"] + [f"{k}: {v}" for k, v in response.getheaders()]
@@ -87,6 +93,53 @@ def crawl(base_url: str, cookie: str | None, url_map: Map, start: str = "/", lim
                 continue
             seen.add(local)
             queue.append(local)
+    if cookie:
+        pages += made_by_forms(base_url, cookie, url_map, pages)
+    return pages
+
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+SESSION = re.compile(r"(?:^|,\s*)session=([^;]+)")
+
+
+def _send(base_url: str, path: str, cookie: str, fields: dict) -> Page:
+    """A form sent as a browser sends it: its page first, for the CSRF token
+    (and the session cookie that now holds it), then the POST."""
+    form_page = fetch(base_url, path, cookie)
+    renewed = SESSION.search(form_page.headers.get("Set-Cookie", ""))
+    token = CSRF.search(decoded(form_page))
+    assert token, f"no CSRF token on {path}"
+    return fetch(base_url, path, renewed.group(1) if renewed else cookie, form={"csrf_token": token.group(1)} | fields)
+
+
+def made_by_forms(base_url: str, cookie: str, url_map: Map, found: list[Page]) -> list[Page]:
+    """Pages no link reaches, as a person reaches them: a printable notice
+    (its address holds a token shown only to its maker: made through the
+    notice form, then opened in A4 and A5) and the page that shows a new
+    invitation link with its QR code (the answer to the form, not a GET); a
+    gathering's guest-link notice, whose form is a GET no link makes."""
+    pages = []
+    by_endpoint = {p.endpoint: p.url for p in found if p.status == 200}
+    if "circles.new_notice" in by_endpoint:
+        made = _send(base_url, by_endpoint["circles.new_notice"], cookie, {
+            "text": "Neighbours of the street: we plan together here, then meet in person. Come along!",
+            "days": "30", "max_uses": "20", "names_inviter": "y", "size": "a4"})
+        assert made.status == 303, f"the notice form answered {made.status}"
+        notice = urlsplit(made.headers["Location"]).path
+        for size in ("a4", "a5"):
+            page = fetch(base_url, f"{notice}?size={size}", cookie)
+            page.endpoint = endpoint_of(url_map, notice) or ""
+            pages.append(page)
+    if "gatherings.notice" in by_endpoint:  # a gathering's notice: its form is a GET
+        page = fetch(base_url, by_endpoint["gatherings.notice"] + "?" + urlencode(
+            {"text": "Bring a cup and something to share. Children welcome.", "size": "a4"}), cookie)
+        page.endpoint = "gatherings.notice (the notice)"
+        pages.append(page)
+    if "circles.invitations" in by_endpoint:
+        page = _send(base_url, by_endpoint["circles.invitations"], cookie,
+                     {"days": "7", "max_uses": "10", "note": "For the new neighbours at number 5"})
+        page.endpoint = "circles.invitations (a new link, with its QR code)"
+        pages.append(page)
     return pages
 
 

@@ -2,18 +2,29 @@
 (tests/test_notify_workers.py), with short leases so the test need not wait
 minutes for a killed worker's claims to run out.
 
-    python -m tests.notify_worker DATABASE_URL SMTP_PORT [unsafe]
+    python -m tests.notify_worker DATABASE_URL SMTP_PORT [unsafe | unsafe-claim]
 
 ``unsafe`` is the negative control: sending the outbox without the atomic
 claim (read the row, send, mark it sent), as a naive runner would. Two such
 workers send the same mail twice, and the test must see it.
+
+``unsafe-claim`` is the scheduled jobs' negative control: a claim that reads
+the job's row and then writes it (two statements, not one conditional
+UPDATE). With ``JOB_RUNS_FILE`` set, the worker also runs a job of its own,
+due once an hour, that writes a line to that file each time it runs; with
+``START_AT`` (a Unix time) it waits until then, so two workers start their
+first pass together.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import sys
+import time
 
 from app import create_app, jobs, mail
+from app.database import write_unit
 from app.extensions import db
 from app.mail import OutboxMail
 from tests.served import app_config
@@ -32,11 +43,37 @@ def deliver_unsafely(mail_id: int) -> int:
     return 1
 
 
+def claim_unsafely(name: str, now: dt.datetime) -> bool:
+    """Is it due and free? Then take it: a read, then a write, as a naive runner would."""
+    row = db.session.get(jobs.ScheduledJob, name)
+    free = row is not None and row.due_at <= now and (row.claimed_until is None or row.claimed_until <= now)
+    db.session.commit()
+    if not free:
+        return False
+    time.sleep(0.3)  # the moment between reading and writing, made long enough to meet in
+    with write_unit():
+        db.session.execute(jobs.update(jobs.ScheduledJob).where(jobs.ScheduledJob.name == name)
+                           .values(claimed_until=now + jobs.lease()))
+    return True
+
+
 def main() -> None:
     database_url, port = sys.argv[1], int(sys.argv[2])
-    if len(sys.argv) > 3 and sys.argv[3] == "unsafe":
+    mode = sys.argv[3] if len(sys.argv) > 3 else ""
+    if mode == "unsafe":
         mail._deliver_one = deliver_unsafely
+    elif mode == "unsafe-claim":
+        jobs.claim = claim_unsafely
     app = create_app(app_config(database_url, port) | {"JOB_LEASE_SECONDS": 3, "MAIL_LEASE_SECONDS": 3})
+    runs = os.environ.get("JOB_RUNS_FILE")
+    if runs:
+        def record_run(now, path=runs):
+            with open(path, "a") as out:
+                out.write(f"{os.getpid()}\n")
+
+        app.extensions["communitarium.areas"].job("test-hourly", record_run, every=dt.timedelta(hours=1))
+    if os.environ.get("START_AT"):
+        time.sleep(max(0.0, float(os.environ["START_AT"]) - time.time()))
     with app.app_context():
         jobs.run_forever(pause=0.2)
 

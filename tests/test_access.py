@@ -81,6 +81,7 @@ CIRCLE_ROUTES = {
     "talk.reply": "member",
     "talk.read": "member",
     "talk.gathering_reply": "member",
+    "talk.thing_reply": "member",
     "talk.new_proposal": "member",
     "talk.proposal": "member",
     "talk.position": "member",

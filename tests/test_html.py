@@ -19,9 +19,11 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
+from .gatherings_helpers import new_form
 from .helpers import PASSWORD, add_user, login, post
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,6 +103,24 @@ def _collect(app, mailbox, pages: Pages) -> None:
                 continue  # a manifest, a script: not a page
             landed = response.request.path
             pages.add(group, route if landed == route else f"{route} -> {landed}", response)
+
+    # Pages no link reaches, each the answer to its form: a new invitation
+    # link with its QR code, a printable notice (A4 and A5), a gathering's
+    # guest-link notice.
+    assert post(verified, "/circles/new", {"name": "Elm Street", "slug": "elm-street", "time_zone": "Europe/Berlin",
+                                           "language": "en", "join_mode": "open"}).status_code == 303
+    pages.add("verified", "a new invitation link with its QR code", post(verified, "/c/elm-street/invitations", {
+        "days": "7", "max_uses": "10", "note": "For number 5"}))
+    made = post(verified, "/c/elm-street/invitations/notice", {
+        "text": "Neighbours: we plan together here, then meet.", "days": "30", "max_uses": "20", "size": "a4"})
+    assert made.status_code == 303, made.status_code
+    for size in ("a4", "a5"):
+        pages.add("verified", f"printable notice {size}", verified.get(made.location.replace("size=a4", f"size={size}")))
+    gathering = post(verified, "/c/elm-street/gatherings/new", new_form())
+    assert gathering.status_code == 303, gathering.status_code
+    path = urlsplit(gathering.location).path
+    assert post(verified, f"{path}/share").status_code == 303
+    pages.add("verified", "a gathering's notice", verified.get(f"{path}/notice?text=Bring+a+cup&size=a5"))
 
     # Forms sent with bad data: the same page, with messages beside the fields.
     form = anonymous

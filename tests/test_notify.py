@@ -417,3 +417,170 @@ def test_a_new_digest_hour_moves_what_waits_for_the_digest(app, mailbox):
         response = post(bruno, "/notices/settings", settings_form(digest_hour=7))
         assert response.status_code == 303 and response.headers["Location"] == "/notices/settings"
     assert _notices(app, "Bruno")[-1].mail_due_at == at(2026, 12, 2, 7)
+
+
+def test_gathering_times_in_mail_are_the_recipients_across_daylight_saving(app, mailbox):
+    """Elm Street is in Berlin; Bruno reads in New York. In the three weeks of
+    March when America has moved its clocks and Europe has not, 18:00 in
+    Berlin is 13:00 in New York, not the usual 12:00: a fixed difference would
+    be an hour off. Chiara, in Berlin, reads the time as it is."""
+    from app.gatherings import reminders
+
+    ids = neighbourhood(app, starts=dt.datetime(2027, 3, 20, 18, 0))
+    with app.app_context():
+        db.session.get(User, ids["Bruno"]).time_zone = "America/New_York"
+        db.session.get(User, ids["Chiara"]).time_zone = "Europe/Berlin"
+        db.session.commit()
+    for name in ("Bruno", "Chiara"):
+        answer(signed_in(app, name), ids["path"], "going")
+
+    # The reminder the day before (in the digest): its body is the mail's text.
+    with time_machine.travel(at(2027, 3, 19, 12), tick=False), app.app_context():
+        reminders.remind()
+    bruno, chiara = _notices(app, "Bruno")[-1], _notices(app, "Chiara")[-1]
+    assert bruno.kind == chiara.kind == "gathering_tomorrow"
+    assert ("When: Sat 20 Mar 2027, 13:00–15:00 your time (America/New York); Sat 20 Mar, 18:00–20:00 in "
+            "Europe/Berlin") in bruno.body
+    assert "When: Sat 20 Mar 2027, 18:00–20:00 (Europe/Berlin)" in chiara.body and "your time" not in chiara.body
+
+    # Moved past Europe's change too: 18:00 in Berlin is 12:00 in New York again; mailed right away.
+    _move(app, ids, starts_local=dt.datetime(2027, 4, 3, 18, 0), ends_local=dt.datetime(2027, 4, 3, 20, 0))
+    bruno, chiara = _notices(app, "Bruno")[-1], _notices(app, "Chiara")[-1]
+    assert bruno.kind == chiara.kind == "gathering_moved"
+    assert ("When: Sat 3 Apr 2027, 12:00–14:00 your time (America/New York); Sat 3 Apr, 18:00–20:00 in "
+            "Europe/Berlin") in bruno.body
+    assert "When: Sat 3 Apr 2027, 18:00–20:00 (Europe/Berlin)" in chiara.body
+    # A late evening in Berlin is the same evening in New York; one past midnight in Tokyo is the next day.
+    with app.app_context():
+        from app.templating import when_for
+
+        with app.test_request_context():
+            late = when_for(dt.datetime(2027, 4, 3, 22, 0), dt.datetime(2027, 4, 4, 1, 0), "Europe/Berlin",
+                            "Asia/Tokyo")
+    assert late == ("Sun 4 Apr 2027, 05:00–08:00 your time (Asia/Tokyo); Sat 3 Apr, 22:00 – Sun 4 Apr, 01:00 in "
+                    "Europe/Berlin")
+
+
+def test_a_quiet_hours_edge_across_a_daylight_saving_change(app, mailbox):
+    """Quiet hours end on the wall clock, whatever the clocks did that night:
+    22:00 to 02:00 on the spring-forward night (02:00 does not exist in Berlin
+    on 28 March 2027: the end moves to 03:00 CEST, 01:00 UTC), and 21:00 to
+    08:00 on the fall-back night (08:00 CET is 07:00 UTC, not the 06:00 UTC
+    the evening's offset would give)."""
+    ids = _crowd(app, starts=dt.datetime(2027, 11, 20, 18, 0))
+    bruno = signed_in(app, "Bruno")
+    changed = post(bruno, "/notices/settings", settings_form(quiet_from=22, quiet_until=2))
+    assert changed.status_code == 303 and changed.location == "/notices/settings", changed.location
+    with time_machine.travel(at(2027, 3, 27, 23, 30), tick=False):
+        _move(app, ids, place="The community hall")
+    held = _notices(app, "Bruno")[-1]
+    assert held.mail_due_at == dt.datetime(2027, 3, 28, 1, 0, tzinfo=dt.UTC) == at(2027, 3, 28, 3)
+    with time_machine.travel(dt.datetime(2027, 3, 28, 0, 59, tzinfo=dt.UTC), tick=False), app.app_context():
+        jobs.tick()  # 01:59 on the wall clock: still quiet
+    assert subjects(mailbox, "Bruno") == []
+    with time_machine.travel(dt.datetime(2027, 3, 28, 1, 1, tzinfo=dt.UTC), tick=False), app.app_context():
+        jobs.tick()  # 03:01 CEST: the clocks jumped over 02:00, the quiet is over
+    assert subjects(mailbox, "Bruno") == ["Soup evening: changed"]
+
+    mailbox.clear()
+    bruno = signed_in(app, "Bruno")  # again: a session seen in March 2027 is not one for today
+    changed = post(bruno, "/notices/settings", settings_form(quiet_from=21, quiet_until=8))
+    assert changed.status_code == 303 and changed.location == "/notices/settings", changed.location
+    with time_machine.travel(at(2027, 10, 30, 22, 30), tick=False):  # CEST, UTC+2
+        _move(app, ids, place="The school yard")
+    held = _notices(app, "Bruno")[-1]
+    assert held.mail_due_at == dt.datetime(2027, 10, 31, 7, 0, tzinfo=dt.UTC)  # 08:00 CET, UTC+1
+    with time_machine.travel(dt.datetime(2027, 10, 31, 6, 30, tzinfo=dt.UTC), tick=False), app.app_context():
+        jobs.tick()  # 07:30 on the wall clock
+    assert subjects(mailbox, "Bruno") == []
+    with time_machine.travel(dt.datetime(2027, 10, 31, 7, 1, tzinfo=dt.UTC), tick=False), app.app_context():
+        jobs.tick()
+    assert subjects(mailbox, "Bruno") == ["Soup evening: changed"]
+
+
+def _record_at_once(app, ids, occasion: str) -> list:
+    """Two write units record the same notice at the same moment, on two
+    connections: each has passed the look for an earlier record before either
+    writes (a barrier between the look and the write). What each returns."""
+    import threading
+
+    from app.circles.models import Circle
+
+    barrier = threading.Barrier(2, timeout=3)
+    looked = notices.channel_for  # called after the look, before the write
+
+    def waiting(*args):
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            pass  # SQLite: the other unit waits for the one write lock, so it never looked
+        return looked(*args)
+
+    results = []
+
+    def record():
+        with app.app_context():
+            bruno, circle = db.session.get(User, ids["Bruno"]), db.session.get(Circle, ids["circle"])
+            with write_unit():
+                made = notices.notify("gathering_changed", bruno, occasion, circle=circle, subject="S",
+                                      template="circles/notices/welcomed.txt")
+            results.append(made is not None)
+            db.session.remove()
+
+    notices.channel_for = waiting
+    try:
+        threads = [threading.Thread(target=record) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        notices.channel_for = looked
+    return results
+
+
+def test_two_records_of_the_same_occasion_at_once_record_one(app, mailbox):
+    ids = _crowd(app)
+    results = _record_at_once(app, ids, "at-once")
+    assert sorted(results) == [False, True], results  # neither unit failed; one recorded
+    assert count(app, Notice, Notice.occasion == "at-once") == 1
+
+
+def test_negative_control_without_the_unique_key_the_same_race_records_two(app, mailbox):
+    """The race above is real: without the key, both units pass the look and
+    both write. (PostgreSQL only: SQLite's one write lock lets one unit look
+    only after the other has written, so no race reaches the key there.)"""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        import pytest
+        pytest.skip("SQLite serializes write units: the race needs PostgreSQL")
+    ids = _crowd(app)
+    with app.app_context():
+        db.session.execute(db.text("ALTER TABLE notices DROP CONSTRAINT uq_notices_occasion"))
+        db.session.commit()
+    try:
+        results = _record_at_once(app, ids, "at-once")
+        assert results == [True, True], results
+        assert count(app, Notice, Notice.occasion == "at-once") == 2
+    finally:
+        with app.app_context():
+            db.session.execute(db.text("DELETE FROM notices WHERE occasion = 'at-once'"))
+            db.session.execute(db.text("ALTER TABLE notices ADD CONSTRAINT uq_notices_occasion "
+                                       "UNIQUE (kind, user_id, occasion)"))
+            db.session.commit()
+
+
+def test_the_readme_lists_every_kind_of_notice_with_its_default(app):
+    """README's table of notices is the one place a person reads what they may
+    be told: every registered kind is there, with its default channel."""
+    from pathlib import Path
+
+    from app.areas import areas
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    rows = dict(re.findall(r"^\| `([a-z]+_[a-z_]+)` \| [^|]+ \| ([^|]+?) \|$", readme, re.M))
+    words = {"now": "right away", "digest": "digest", "inbox": "only the inbox"}
+    with app.app_context():
+        kinds = {k.name: k.default for k in areas().notice_kinds.values() if not k.transactional}
+    assert kinds, "no kinds of notice registered"
+    assert {name: rows.get(name) for name in kinds} == {name: words[d] for name, d in kinds.items()}
+    assert set(rows) <= set(kinds), set(rows) - set(kinds)  # nothing listed that no area sends

@@ -2,7 +2,9 @@
 the run's database: no notice lost, none recorded (composed) twice, and
 duplicates only for a send in flight at the kill, with its original
 Message-ID. The negative control runs workers that send without the atomic
-claim and shows that the same check sees the duplicates."""
+claim and shows that the same check sees the duplicates. And the scheduled
+jobs' claim: two workers starting together run a job due once an hour once;
+with a claim that reads, then writes, they run it twice."""
 
 from __future__ import annotations
 
@@ -49,10 +51,11 @@ def _world(database_url: str) -> None:
         db.engine.dispose()
 
 
-def _worker(database_url: str, port: int, log, unsafe: bool = False) -> subprocess.Popen:
-    env = os.environ | {"PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "tests.notify_worker", database_url, str(port)]
-                            + (["unsafe"] if unsafe else []), cwd=ROOT, env=env, stdout=log, stderr=log)
+def _worker(database_url: str, port: int, log, unsafe: bool | str = False, env: dict | None = None) -> subprocess.Popen:
+    env = os.environ | {"PYTHONPATH": str(ROOT)} | (env or {})
+    mode = [unsafe] if isinstance(unsafe, str) else ["unsafe"] if unsafe else []
+    return subprocess.Popen([sys.executable, "-m", "tests.notify_worker", database_url, str(port)] + mode,
+                            cwd=ROOT, env=env, stdout=log, stderr=log)
 
 
 def _outcome(database_url: str, box: MailBox) -> dict:
@@ -125,3 +128,44 @@ def test_negative_control_workers_without_the_atomic_claim_are_caught(database_f
     print("negative control:", {k: v for k, v in outcome.items() if k != "digests_per_person"})
     assert not _holds(outcome, in_flight=1), outcome
     assert outcome["duplicates"] > 1
+
+
+def _job_runs(database_factory, tmp_path, unsafe: bool) -> list[str]:
+    """Two workers whose first passes start together, each with the job due
+    now (once an hour after): the pids of the runs, from the job's own file."""
+    from app.jobs import ScheduledJob
+
+    database_url = database_factory("-jobs-unsafe" if unsafe else "-jobs")
+    app = create_app(app_config(database_url))
+    with app.app_context():
+        db.create_all()
+        db.session.add(ScheduledJob(name="test-hourly", due_at=utcnow() - dt.timedelta(minutes=1)))
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    runs = tmp_path / "runs.txt"
+    runs.write_text("")
+    start = time.time() + 8  # both booted by then, on a busy machine too
+    log = open(tmp_path / "jobs.log", "w")
+    env = {"JOB_RUNS_FILE": str(runs), "START_AT": str(start)}
+    workers = [_worker(database_url, 1, log, "unsafe-claim" if unsafe else False, env) for _ in range(2)]
+    try:
+        while time.time() < start + 6:  # many passes each, well past the 3-second lease
+            time.sleep(0.5)
+            assert all(w.poll() is None for w in workers), (tmp_path / "jobs.log").read_text()
+    finally:
+        for worker in workers:
+            worker.terminate()
+            worker.wait(timeout=20)
+        log.close()
+    return runs.read_text().split()
+
+
+def test_two_workers_starting_together_run_a_due_job_once(database_factory, tmp_path):
+    pids = _job_runs(database_factory, tmp_path, unsafe=False)
+    assert len(pids) == 1, pids
+
+
+def test_negative_control_a_claim_that_reads_then_writes_runs_the_job_twice(database_factory, tmp_path):
+    pids = _job_runs(database_factory, tmp_path, unsafe=True)
+    assert len(pids) == 2 and len(set(pids)) == 2, pids

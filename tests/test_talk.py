@@ -227,3 +227,64 @@ def test_what_a_person_wrote_stays_signed_a_former_member(app):
             accounts.delete_account(user("Bruno"))
     page = seen(signed_in(app, "Chiara").get(talk_path(ids, f"/{discussion}")))
     assert "Chairs are in the cellar." in page and "a former member" in page and "Bruno" not in page
+
+
+def test_a_thing_has_its_own_discussion_as_a_panel(app):
+    from .helpers import make_user
+    from .lending_helpers import library
+
+    ids = library(app)
+    chiara = signed_in(app, "Chiara")
+    page = chiara.get(ids["thing_path"])
+    assert "Talk about it" in seen(page) and "How it works" in seen(page)
+    assert count(app, Discussion) == 0  # showing it made nothing
+    # Without JavaScript: the reply lands on the thing's discussion.
+    response = post(chiara, f"{ids['thing_path']}/talk", {"body": "Does it take masonry bits?"})
+    assert response.status_code == 303 and "/talk/" in response.location
+    assert "About the thing" in seen(chiara.get(response.location))
+    assert "Does it take masonry bits?" in seen(chiara.get(ids["thing_path"]))
+    post(signed_in(app, "Ada"), f"{ids['thing_path']}/talk", {"body": "Yes, they are in the case."})
+    assert count(app, Discussion) == 1  # one discussion a thing
+    with app.app_context():
+        discussion = db.session.scalar(select(Discussion))
+        assert discussion.thing_id == ids["thing"] and discussion.gathering_id is None
+    listing = seen(chiara.get(talk_path(ids)))
+    assert "Drill" in listing and "About a thing" in listing
+    # A refusal keeps the words and says why beside the field.
+    empty = post(chiara, f"{ids['thing_path']}/talk", {"body": "   "})
+    assert empty.status_code == 422 and "Write something first." in field_error(empty, "body")
+    # Members only: someone outside the circle sees neither the panel nor a way to write.
+    with app.app_context():
+        make_user("zoe@example.org", "Zoe")
+    from .helpers import login
+
+    zoe = app.test_client()
+    login(zoe, email="zoe@example.org")
+    assert zoe.get(ids["thing_path"]).status_code in (403, 404)
+    assert post(zoe, f"{ids['thing_path']}/talk", {"body": "Hello?"}).status_code in (403, 404)
+    assert count(app, Reply, Reply.body_source == "Hello?") == 0
+    # A thing of another circle is not found through this one.
+    assert post(chiara, f"/c/{ids['slug']}/library/999999/talk", {"body": "x"}).status_code == 404
+
+
+def test_a_things_panel_reply_with_htmx_refreshes_the_panel(app):
+    from .lending_helpers import library
+
+    ids = library(app)
+    bruno = signed_in(app, "Bruno")
+    answer = post(bruno, f"{ids['thing_path']}/talk", {"body": "Is the battery charged?"}, headers=HX)
+    assert answer.status_code == 200
+    html = answer.get_data(as_text=True)
+    # The whole panel comes back: the new reply in place, a link to the discussion now that it exists,
+    # the form empty again; not a page.
+    assert html.lstrip().startswith('<section id="own-talk"') and "<html" not in html
+    assert "Is the battery charged?" in html and "Open the discussion" in html and "Your reply is added." in html
+    assert re.search(r'<textarea id="own-reply"[^>]*></textarea>', html)
+    refused = post(bruno, f"{ids['thing_path']}/talk", {"body": "x" * 5001}, headers=HX)
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert 'id="own-reply-error"' in html and "x" * 5001 in html and html.lstrip().startswith('<section id="own-talk"')
+    assert count(app, Reply) == 1
+    # The gathering's panel answers htmx the same way.
+    answer = post(bruno, f"{ids['path']}/talk", {"body": "Running late."}, headers=HX)
+    assert answer.status_code == 200 and "Running late." in answer.get_data(as_text=True)

@@ -94,6 +94,24 @@ def test_an_objection_needs_a_reason_and_nothing_is_saved(app):
     assert wrong_kind.status_code == 422 and count(app, Position) == 0
 
 
+def test_a_block_needs_a_reason_and_nothing_is_saved(app):
+    ids = neighbourhood(app)
+    proposal = propose(app, start(app, ids), kind="consensus")
+    bruno = signed_in(app, "Bruno")
+    path = f"/c/elm-street/proposals/{proposal}/position"
+    for reason in ("", "   ", "\n\t"):
+        response = post(bruno, path, {"choice": "block", "reason": reason})
+        assert response.status_code == 422 and "needs a reason" in field_error(response, "reason"), reason
+    assert count(app, Position) == 0
+    # A block that had a reason cannot lose it by a change either.
+    assert post(bruno, path, {"choice": "block", "reason": "The shed floods."}).status_code == 303
+    assert post(bruno, path, {"choice": "block", "reason": ""}).status_code == 422
+    with app.app_context():
+        assert db.session.execute(select(Position.choice, Position.reason)).all() == [("block", "The shed floods.")]
+    # Disagreeing or abstaining needs none.
+    assert post(bruno, path, {"choice": "disagree", "reason": ""}).status_code == 303
+
+
 def test_changing_a_position_keeps_one_per_person(app):
     ids = neighbourhood(app)
     proposal = propose(app, start(app, ids))

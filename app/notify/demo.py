@@ -12,7 +12,7 @@ from ..database import utcnow
 from ..extensions import db
 from ..i18n import _
 from ..links import external_url
-from .domain import site_path
+from .domain import site_path, zone_of
 from .models import Notice, NoticePrefs, NoticeSetting
 
 
@@ -41,6 +41,7 @@ def seed(people: list) -> None:
                 user_id=person.id, kind="gathering_moved", occasion="demo-moved", circle_id=circle.id,
                 subject=_("%(title)s: %(what)s", title=gathering.title, what=_("changed")),
                 body=render_template("gatherings/notices/change.txt", gathering=gathering, kind="changed",
+                                     recipient_zone=zone_of(person),
                                      details={"kinds": ["place"]}).strip(),
                 url=site_path(external_url("gatherings.detail", slug=circle.slug, gathering_id=gathering.id)),
                 channel="inbox", created_at=now - dt.timedelta(hours=5 + index), mailed_at=None))

@@ -137,7 +137,9 @@ def notify(kind: str, recipient: User | None, occasion: str, /, *, circle=None,
         channel = "inbox"
     with speaking(recipient.language):
         words = str(subject() if callable(subject) else subject)
-        body = render_template(template, recipient=recipient, circle=circle, url=url, **context).strip()
+        # recipient_zone: times in a notice are the reader's (app/templating.py when_for).
+        body = render_template(template, recipient=recipient, recipient_zone=zone_of(recipient), circle=circle,
+                               url=url, **context).strip()
     notice = Notice(user_id=recipient.id, kind=kind, occasion=occasion, circle_id=circle_id,
                     subject=words[:200], body=body, url=site_path(url), channel=channel, created_at=now,
                     mail_due_at=mail_due(recipient, prefs, channel, now, urgent))

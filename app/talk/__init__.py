@@ -18,6 +18,7 @@ def init_app(app, areas) -> None:
     areas.on_member_left(member_left)
     areas.on_account_deleted(account_deleted)
     areas.panel("gathering", panels.gathering, order=60)
+    areas.panel("thing", panels.thing, order=60)
     areas.panel("circle", panels.circle, order=40)
     areas.panel("home", panels.home, order=40)
     areas.calendar_entry(calendar.review_entries)

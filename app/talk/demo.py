@@ -1,4 +1,4 @@
-"""Demo talk for `flask seed-demo`: discussions in a circle and on a gathering,
+"""Demo talk for `flask seed-demo`: discussions in a circle, on a gathering and a thing,
 an open proposal, a closed one with its outcome, and a time poll that became a
 gathering. Called from app/cli.py inside the seed's write unit."""
 
@@ -84,3 +84,13 @@ def seed(circle, residents, elm: bool, scale: int = 1, gathering=None) -> None:
         talk = domain.discussion_of_gathering(gathering)
         domain.reply(talk.id, others[0], "I'm running ten minutes late, keep me a bowl!")
         domain.reply(talk.id, others[1], "I can bring four chairs from the cellar.")
+
+    # A thing's own discussion: asking before borrowing.
+    from ..lending.models import Thing
+
+    drill = db.session.scalar(select(Thing).where(Thing.circle_id == circle.id, Thing.status == "available")
+                              .order_by(Thing.id))
+    if drill is not None:
+        talk = domain.discussion_of_thing(drill)
+        domain.reply(talk.id, others[1], "Does it come with bits for concrete?")
+        domain.reply(talk.id, drill.owner or host, "Yes, a small set in the case. Bring them all back, please.")

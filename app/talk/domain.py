@@ -61,6 +61,22 @@ def discussion_of_gathering(gathering) -> Discussion:
     return discussion
 
 
+def discussion_of_thing(thing) -> Discussion:
+    """A thing's own discussion (asking how it works, what to know before
+    borrowing it), made with its first reply, as a gathering's is."""
+    from ..lending.models import Thing
+
+    lock(Thing, thing.id)
+    found = db.session.scalar(select(Discussion).where(Discussion.thing_id == thing.id))
+    if found is not None:
+        return found
+    discussion = Discussion(circle_id=thing.circle_id, thing_id=thing.id, author_id=None, title=thing.name[:120],
+                            last_activity_at=utcnow())
+    db.session.add(discussion)
+    db.session.flush()
+    return discussion
+
+
 def reply(discussion_id: int, author: User, body: str) -> Reply:
     """Add a reply at the end; the author has read up to it."""
     discussion = lock(Discussion, discussion_id)

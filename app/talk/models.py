@@ -23,7 +23,8 @@ POLL_CHOICES = ("yes", "maybe", "no")
 
 
 class Discussion(db.Model):
-    """A circle's conversation; ``gathering_id`` set: that gathering's own."""
+    """A circle's conversation; ``gathering_id`` or ``thing_id`` set: that
+    gathering's or that thing's own (one each, by the database)."""
 
     __tablename__ = "talk_discussions"
     __table_args__ = (Index("ix_talk_discussions_circle_id_last_activity_at", "circle_id", "last_activity_at"),)
@@ -31,6 +32,7 @@ class Discussion(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     circle_id: Mapped[int] = mapped_column(ForeignKey("circles.id", ondelete="CASCADE"))
     gathering_id: Mapped[int | None] = mapped_column(ForeignKey("gatherings.id", ondelete="CASCADE"), unique=True)
+    thing_id: Mapped[int | None] = mapped_column(ForeignKey("things.id", ondelete="CASCADE"), unique=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     title: Mapped[str] = mapped_column(String(120))
     body_source: Mapped[str] = mapped_column(Text, default="")

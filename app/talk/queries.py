@@ -24,6 +24,7 @@ class ListedDiscussion:
     id: int
     title: str
     gathering_id: int | None
+    thing_id: int | None
     last_activity_at: dt.datetime
     last_reply_id: int | None
     read_up_to: int | None  # None: never opened
@@ -33,7 +34,8 @@ class ListedDiscussion:
         return self.last_reply_id is not None and (self.read_up_to or 0) < self.last_reply_id
 
 
-_LIST = (select(Discussion.id, Discussion.title, Discussion.gathering_id, Discussion.last_activity_at,
+_LIST = (select(Discussion.id, Discussion.title, Discussion.gathering_id, Discussion.thing_id,
+                Discussion.last_activity_at,
                 Discussion.last_reply_id, ReadMarker.last_read_reply_id)
          .outerjoin(ReadMarker, (ReadMarker.discussion_id == Discussion.id)
                     & (ReadMarker.user_id == bindparam("user_id")))
@@ -112,7 +114,13 @@ def proposals_in(discussion: Discussion) -> list:
 
 
 def discussion_of_gathering(gathering_id: int) -> Discussion | None:
-    return db.session.scalar(select(Discussion).where(Discussion.gathering_id == gathering_id))
+    return discussion_of("gathering", gathering_id)
+
+
+def discussion_of(subject: str, subject_id: int) -> Discussion | None:
+    """A gathering's or a thing's own discussion, if anyone has written in it."""
+    column = Discussion.gathering_id if subject == "gathering" else Discussion.thing_id
+    return db.session.scalar(select(Discussion).where(column == subject_id))
 
 
 def last_replies(discussion: Discussion, n: int = 3) -> list[Reply]:

@@ -18,7 +18,7 @@ from ..forms import PlainForm, form_page, int_arg, show_error
 from ..htmx import is_partial_request
 from ..i18n import _
 from ..templating import when
-from . import bp, domain, queries, rules
+from . import bp, domain, panels, queries, rules
 from .domain import TalkError
 from .forms import DiscussionForm, OutcomeForm, PollGatheringForm, PositionForm, ProposalForm, ReplyForm
 from .models import CHOICES, Discussion, Proposal, Reply
@@ -43,6 +43,15 @@ def _reply(circle, reply_id: int) -> tuple[Reply, Discussion]:
     if item is None:
         abort(404)
     return item, _discussion(circle, item.discussion_id)
+
+
+def _thing(circle, thing_id: int):
+    from ..lending.models import Thing
+
+    thing = db.session.get(Thing, thing_id)
+    if thing is None or thing.circle_id != circle.id:
+        abort(404)
+    return thing
 
 
 def _gathering(circle, gathering_id: int):
@@ -87,7 +96,9 @@ def _discussion_context(circle, membership, discussion, page: int | None = None,
     if page > pages:
         abort(404)
     gathering = _gathering(circle, discussion.gathering_id) if discussion.gathering_id else None
+    thing = _thing(circle, discussion.thing_id) if discussion.thing_id else None
     return {"circle": circle, "membership": membership, "discussion": discussion, "gathering": gathering,
+            "thing": thing,
             "replies": queries.replies(discussion, page), "page": page, "pages": pages, "read_up_to": read,
             "proposals": queries.proposals_in(discussion), "form": form or ReplyForm(formdata=None),
             "plain_form": PlainForm(), "now": utcnow(), "links": _reply_links(circle)}
@@ -118,7 +129,7 @@ def _too_fast(discussion_id: int) -> bool:
     return not limiter.limiter.hit(item, "talk-reply", str(current_user.id), str(discussion_id))
 
 
-def _post_reply(circle, membership, discussion_id: int, form, make_discussion=None):
+def _post_reply(circle, membership, discussion_id: int, form, make_discussion=None, panel=None):
     status = 200
     if not form.validate_on_submit():
         status = 422
@@ -141,6 +152,8 @@ def _post_reply(circle, membership, discussion_id: int, form, make_discussion=No
             status = 422
     item = db.session.get(Discussion, discussion_id) if discussion_id else None
     if status == 200:
+        if is_partial_request() and panel is not None:
+            return panels.own(*panel, circle, swapped=True, added=True)
         if is_partial_request():
             context = _discussion_context(circle, membership, item, page=None)
             return render_template("talk/partials/replied.html", new=queries.reply_row(new.id, item),
@@ -170,24 +183,47 @@ def reply(circle, membership, discussion_id):
     return render_template("talk/discussion.html", **context), status
 
 
+def _own_reply(circle, membership, form, subject: str, item, title: str, back_to: str, post_to: str, make):
+    """A reply in a gathering's or a thing's own discussion, from the panel on
+    its page: the discussion is made with its first reply. Without JavaScript
+    it lands on the discussion (or a problem comes back on a page with the
+    words kept); with htmx the panel comes back refreshed, or with the problem
+    beside the field."""
+    existing = queries.discussion_of(subject, item.id)
+    answer = _post_reply(circle, membership, existing.id if existing else None, form,
+                         make_discussion=None if existing else make, panel=(subject, item))
+    if not isinstance(answer, tuple):
+        return answer
+    discussion_, form, status = answer
+    if is_partial_request():
+        return panels.own(subject, item, circle, form=form, swapped=True), status
+    if discussion_ is not None:
+        return render_template("talk/discussion.html",
+                               **_discussion_context(circle, membership, discussion_, page=None, form=form)), status
+    return render_template("talk/own_reply.html", circle=circle, membership=membership, title=title,
+                           back_to=back_to, post_to=post_to, form=form), status
+
+
 @bp.route("/c/<slug>/gatherings/<int:gathering_id>/talk", methods=["POST"])
 @login_required
 @circle_page()
 def gathering_reply(circle, membership, gathering_id):
-    """A reply in a gathering's own discussion, from the panel on its page:
-    the discussion is made with its first reply."""
     gathering = _gathering(circle, gathering_id)
-    existing = queries.discussion_of_gathering(gathering.id)
-    answer = _post_reply(circle, membership, existing.id if existing else None, ReplyForm(),
-                         make_discussion=None if existing else lambda: domain.discussion_of_gathering(gathering))
-    if not isinstance(answer, tuple):
-        return answer
-    item, form, status = answer
-    if item is not None:
-        return render_template("talk/discussion.html",
-                               **_discussion_context(circle, membership, item, page=None, form=form)), status
-    return render_template("talk/gathering_reply.html", circle=circle, membership=membership, gathering=gathering,
-                           form=form), status
+    return _own_reply(circle, membership, ReplyForm(), "gathering", gathering, gathering.title,
+                      url_for("gatherings.detail", slug=circle.slug, gathering_id=gathering.id),
+                      url_for("talk.gathering_reply", slug=circle.slug, gathering_id=gathering.id),
+                      lambda: domain.discussion_of_gathering(gathering))
+
+
+@bp.route("/c/<slug>/library/<int:thing_id>/talk", methods=["POST"])
+@login_required
+@circle_page()
+def thing_reply(circle, membership, thing_id):
+    thing = _thing(circle, thing_id)
+    return _own_reply(circle, membership, ReplyForm(), "thing", thing, thing.name,
+                      url_for("lending.thing", slug=circle.slug, thing_id=thing.id),
+                      url_for("talk.thing_reply", slug=circle.slug, thing_id=thing.id),
+                      lambda: domain.discussion_of_thing(thing))
 
 
 @bp.route("/c/<slug>/talk/<int:discussion_id>/read", methods=["POST"])

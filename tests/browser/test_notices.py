@@ -67,3 +67,36 @@ def test_a_calendar_is_one_tap_away_and_replacing_its_address_asks_first(browser
     assert "The old one no longer works" in page.inner_text("main")
     assert page.get_by_label("My calendar address").input_value() != address
     context.close()
+
+
+def test_a_host_prints_a_gatherings_guest_link_notice_on_one_page(browser, demo_site, demo_app, tmp_path):
+    """The gathering's own notice (its link for people outside the circle, as a
+    QR code), printed as the circle's is: one page of the chosen size."""
+    from .support import make_gathering, unique
+
+    title = unique("Street breakfast")
+    path = make_gathering(demo_app, "elm-street", "ada@example.org", title, place="Elm Street 12, courtyard")
+    context = signed_in_context(browser, demo_site, "ada@example.org")
+    page = context.new_page()
+    page.goto(path + "/manage")
+    page.get_by_role("button", name="Share with people outside the circle").click()
+    page.get_by_role("link", name="Print a notice").click()
+    page.get_by_label("A few words for the notice (optional)").fill(
+        "Bring a cup and something to share. Everyone from the street is welcome, children too.")
+    page.get_by_role("button", name="Make the notice").click()
+    assert re.search(r"/notice\?(.*&)?size=a4", page.url), page.url
+    main = page.inner_text("main")
+    assert title in main and "Elm Street 12, courtyard" in main and "Bring a cup" in main
+    assert page.locator("main svg.qr[role=img]").count() == 1
+    page.screenshot(path=str(tmp_path / "gathering-notice-360.png"), full_page=True)
+
+    sizes = _pages(page.pdf(prefer_css_page_size=True, print_background=True))
+    assert sizes == [A4], sizes
+    page.goto(page.url.replace("size=a4", "size=a5"))
+    sizes = _pages(page.pdf(prefer_css_page_size=True, print_background=True))
+    assert sizes == [A5], sizes
+    page.emulate_media(media="print")
+    assert not page.locator("header.bar").is_visible()
+    assert not page.locator(".no-print").is_visible()
+    assert page.locator("article.notice").is_visible()
+    context.close()

@@ -393,3 +393,49 @@ def test_a_gathering_page_can_be_kept_by_hand(member, demo_site, demo_app):
         expect(page.locator("[data-saved-at]")).to_be_visible()
     finally:
         context.set_offline(False)
+
+
+@pytest.mark.parametrize("next_visit", ["/", "kept gathering"], ids=["home", "kept-gathering"])
+def test_a_session_ended_elsewhere_forgets_my_next_gatherings_and_the_choice(browser, demo_site, demo_app, member,
+                                                                             neighbour, next_visit):
+    """"Keep my next gatherings" on, then "Sign out everywhere" on another
+    device: the next page this phone loads is a signed-out one, and the kept
+    pages and the choice itself are gone (signing in again finds it off)."""
+    from .conftest import session_cookie
+
+    context, page = member
+    base = demo_site.base_url
+    going = make_gathering(demo_app, "elm-street", "ada@example.org", unique("Stew"), days=2, place="Cellar")
+    page.goto(going)
+    page.get_by_role("button", name="I’m coming").click()
+    expect(page.locator("main")).to_contain_text("You are coming.")
+    page.goto("/")
+    _choice(page).click()
+    expect(_choice(page)).to_have_attribute("aria-pressed", "true")
+    assert settle(page, lambda: set(kept_urls(page) or []) >= {base + "/", base + going}), kept_urls(page)
+    assert "device" in page.evaluate("caches.keys()")
+
+    elsewhere = signed_in_context(browser, demo_site, neighbour)
+    other = elsewhere.new_page()
+    other.goto("/auth/account")
+    other.get_by_role("button", name="Sign out everywhere").click()
+    expect(other.locator("main")).to_contain_text("You are signed out on every device, this one too.")
+    elsewhere.close()
+
+    page.goto(going if next_visit == "kept gathering" else next_visit)
+    expect(page.get_by_role("banner").get_by_role("link", name="Sign in")).to_be_visible()
+    assert settle(page, lambda: not {"kept-pages", "device"} & set(page.evaluate("caches.keys()"))), \
+        page.evaluate("caches.keys()")
+    context.set_offline(True)
+    try:
+        page.goto(going)  # no copy of the gathering is left to show
+        expect(page.get_by_role("heading", level=1)).to_have_text("You are offline")
+        expect(page.locator("main")).not_to_contain_text("Cellar")
+    finally:
+        context.set_offline(False)
+    # Signed in again on this phone: the choice is off until made again.
+    context.add_cookies([{"name": "session", "value": session_cookie(demo_site.database_url, neighbour),
+                          "url": base, "httpOnly": True, "sameSite": "Lax"}])
+    page.goto("/")
+    expect(_choice(page)).to_have_attribute("aria-pressed", "false")
+    assert not kept_urls(page)

@@ -41,6 +41,12 @@ def test_the_crawl_found_the_pages(site, large_site):
             f"scale {s.scale}: the crawl found too little: {[p.url for p in s.signed_in]}")
         broken = [(p.url, p.status) for p in s.signed_in if p.status != 200]
         assert not broken, f"scale {s.scale}: signed-in pages that are not 200: {broken}"
+        # Pages no link reaches, made through their forms (tests/crawl.py made_by_forms): the QR codes count.
+        endpoints = {p.endpoint for p in s.signed_in}
+        assert {"circles.notice", "circles.invitations (a new link, with its QR code)"} <= endpoints, endpoints
+        for page in s.signed_in:
+            if page.endpoint.startswith(("circles.notice", "circles.invitations (")):
+                assert 'class="qr"' in decoded(page), f"{page.url} shows no QR code"
         out = {p.url: p.status for p in s.signed_out}
         assert all(out[path] == 200 for path in SIGNED_OUT), out
 
