@@ -9,7 +9,7 @@ export FLASK_APP := wsgi:app
 # defaults to http://127.0.0.1:$PORT: the port it is served on.
 export PORT
 
-.PHONY: run test demo migrate upgrade extend clean bench lighthouse crash digest-bench
+.PHONY: run test demo migrate upgrade extend clean bench lighthouse crash digest-bench two-servers
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -84,6 +84,13 @@ digest-bench: $(VENV)/.runtime
 # Lighthouse 12.8.2 (bench/lighthouse/) on the local chromium: writes docs/performance.md.
 lighthouse: $(VENV)/.runtime
 	bench/lighthouse.sh
+
+# Two app servers behind nginx on one PostgreSQL and Redis (about 7 minutes,
+# not part of `make test`): sessions, rate limits, the seat race and the job
+# runners across both, each with its negative control: writes docs/two-servers.md.
+two-servers: $(VENV)/.dev
+	@scripts/install-system-packages.sh
+	$(BIN)/python -m bench.two_servers
 
 # Crash test (SQLite and PostgreSQL; gunicorn workers SIGKILLed under real form
 # posts, then every acknowledged write and mail checked): writes docs/reliability.md.
