@@ -103,8 +103,15 @@ def schema_revisions(engine: Engine) -> tuple[str, ...]:
     """The revisions the database is at (empty: never migrated)."""
     from alembic.migration import MigrationContext
 
-    with engine.connect() as connection:
-        return tuple(MigrationContext.configure(connection).get_current_heads())
+    # Alembic says which dialect it found at INFO; every worker checks at start, so not here.
+    chatty = logging.getLogger("alembic.runtime.migration")
+    level = chatty.level
+    chatty.setLevel(logging.WARNING)
+    try:
+        with engine.connect() as connection:
+            return tuple(MigrationContext.configure(connection).get_current_heads())
+    finally:
+        chatty.setLevel(level)
 
 
 class SchemaNotCurrent(RuntimeError):
@@ -123,7 +130,8 @@ def schema_problem(app: Flask) -> str | None:
     upgrade = ("Upgrade it once for this deploy: back up (flask backup), run the guarded upgrade "
                "(flask db upgrade, or make migrate), then start the servers (README, Deployment).")
     if not current:
-        return f"The database {where} has no schema yet. {upgrade}"
+        return (f"The database {where} has no schema yet. Make it once: run the guarded upgrade (flask db "
+                f"upgrade, or make migrate), then start the servers (README, Deployment).")
     known = {revision.revision for revision in script.walk_revisions()}
     unknown = current - known
     if unknown:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
@@ -291,3 +291,12 @@ def test_servers_refuse_a_schema_older_than_their_code(database_factory, tmp_pat
     upgraded(url)
     served = serve(url, tmp_path)
     served.stop()
+
+    # A schema a newer release upgraded (a revision this code has never heard of) is refused too.
+    app = create_app(app_config(url))
+    with app.app_context():
+        with db.engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = 'f00dfacade42'"))
+        db.engine.dispose()
+    runner = flask(url, "jobs", "run")
+    assert runner.returncode != 0 and "is at revision f00dfacade42, which this code does not know" in runner.stderr
