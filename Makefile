@@ -9,7 +9,7 @@ export FLASK_APP := wsgi:app
 # defaults to http://127.0.0.1:$PORT: the port it is served on.
 export PORT
 
-.PHONY: run test demo migrate extend clean bench lighthouse crash digest-bench
+.PHONY: run test demo migrate upgrade extend clean bench lighthouse crash digest-bench two-servers
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,8 +25,18 @@ instance/secret_key:
 	mkdir -p instance
 	umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $@
 
+# The guarded upgrade (app/ops.py): two at once never both apply a migration.
+# `make run` runs it first, so a newcomer's one machine needs nothing else; on
+# servers it is a deploy step of its own (README, Deployment): `make upgrade`
+# backs up, then migrates; then restart every app server and job runner (they
+# refuse to start on a schema older than their code).
 migrate: $(VENV)/.runtime instance/secret_key
 	$(BIN)/flask db upgrade
+
+upgrade: $(VENV)/.runtime instance/secret_key
+	$(BIN)/flask backup
+	$(BIN)/flask db upgrade
+	@echo "Upgraded. Now restart every app server and job runner."
 
 # Without REDIS_URL, rate-limit counters live in the one worker process
 # (threads share them); with Redis, every worker shares them, so run more.
@@ -74,6 +84,13 @@ digest-bench: $(VENV)/.runtime
 # Lighthouse 12.8.2 (bench/lighthouse/) on the local chromium: writes docs/performance.md.
 lighthouse: $(VENV)/.runtime
 	bench/lighthouse.sh
+
+# Two app servers behind nginx on one PostgreSQL and Redis (about 7 minutes,
+# not part of `make test`): sessions, rate limits, the seat race and the job
+# runners across both, each with its negative control: writes docs/two-servers.md.
+two-servers: $(VENV)/.dev
+	@scripts/install-system-packages.sh
+	$(BIN)/python -m bench.two_servers
 
 # Crash test (SQLite and PostgreSQL; gunicorn workers SIGKILLed under real form
 # posts, then every acknowledged write and mail checked): writes docs/reliability.md.

@@ -33,3 +33,15 @@ def when_ready(server):
     server.log.warning("BASE_URL is %s, but the app listens on %s: links in mail, invitations and "
                        "calendars will not reach it. Set BASE_URL (README, Configuration).",
                        base, ", ".join(server.cfg.bind))
+
+
+def post_worker_init(worker):
+    """Refuse to serve a database whose schema is not the code's (older: the
+    deploy's upgrade step has not run; newer: an older release started after
+    an upgrade). Raised before the worker counts as booted, so gunicorn stops
+    with "Worker failed to boot" after the app logged why."""
+    app = worker.wsgi
+    if "migrate" in getattr(app, "extensions", {}):
+        from app.ops import require_current_schema
+
+        require_current_schema(app)

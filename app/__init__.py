@@ -31,13 +31,14 @@ def create_app(config: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO)
 
     _init_extensions(app)
-    from . import areas, cli, jobs
+    from . import areas, cli, jobs, ops
     from .security import BoundedIntegerConverter
 
     app.url_map.converters["int"] = BoundedIntegerConverter
     areas.init_app(app, app.config["AREAS"])
     cli.init_app(app)
     jobs.init_app(app)
+    ops.init_app(app)
     with app.app_context():
         from .auth.passwords import warm_up
 

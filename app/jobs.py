@@ -158,4 +158,10 @@ def init_app(app: Flask) -> None:
     @click.option("--pause", default=20.0, show_default=True, help="Seconds between passes.")
     def run_command(pause: float):
         """The long-running worker (make run starts it beside the web server)."""
+        from .ops import SchemaNotCurrent, require_current_schema
+
+        try:  # like the web server, it never works on a schema older than its code
+            require_current_schema(current_app._get_current_object())
+        except SchemaNotCurrent as problem:
+            raise click.ClickException(str(problem)) from None
         run_forever(pause or current_app.config.get("JOBS_PAUSE", 20.0))

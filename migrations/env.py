@@ -92,15 +92,21 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+    # Two upgrades at once (two servers deployed together) must not both
+    # apply a migration: the whole run, from reading the current revision to
+    # the commit, holds the database's upgrade lock (app/ops.py).
+    from app import ops
 
-        with context.begin_transaction():
-            context.run_migrations()
+    with connectable.connect() as connection:
+        with ops.upgrade_lock(connection):
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
+
+            with context.begin_transaction():
+                context.run_migrations()
 
 
 if context.is_offline_mode():

@@ -2,7 +2,10 @@
 # Installs what the tests need beyond the Python packages, on Debian 12 as root:
 # Debian's chromium (the browser tests; never a downloaded browser), Java (for
 # the W3C Nu HTML checker, tests/test_html.py) and the checker itself (vnu.jar,
-# from the npm package pinned in package.json). Idempotent: it does nothing,
+# from the npm package pinned in package.json); PostgreSQL's client programs
+# (pg_dump and pg_restore: flask backup and restore, tests/test_ops.py) and
+# nginx (the load balancer of make two-servers, which runs its own, never the
+# system's service). Idempotent: it does nothing,
 # and needs no network, when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +14,8 @@ missing=()
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v pg_dump >/dev/null 2>&1 || missing+=(postgresql-client)
+[ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi

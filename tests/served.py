@@ -49,14 +49,16 @@ def app_config(database_url: str, mail_port: int | None = None) -> dict:
 
 
 def prepare(database_url: str, scale: int | None = 1) -> list[tuple[str, str]]:
-    """Create the schema, and fill it with the demo data at ``scale`` (None: empty)."""
+    """Create the schema (marked as the latest revision), and fill it with the demo data at ``scale`` (None: empty)."""
     from app import create_app
     from app.cli import seed_demo
     from app.extensions import db
+    from app.ops import mark_current
 
     app = create_app(app_config(database_url))
     with app.app_context():
         db.create_all()
+        mark_current(db.engine)  # the served app refuses a schema without its revision
         accounts = seed_demo(scale) if scale else []
         db.session.remove()
         db.engine.dispose()
