@@ -78,9 +78,10 @@ class ListedReply:
     created_at: dt.datetime
     edited_at: dt.datetime | None
     removed_at: dt.datetime | None
+    hidden_reason: str | None  # the stewards' reason, when they hid it
     author_name: str | None  # None: a former member
 
-    COLUMNS = ("id", "author_id", "body_html", "created_at", "edited_at", "removed_at")
+    COLUMNS = ("id", "author_id", "body_html", "created_at", "edited_at", "removed_at", "hidden_reason")
 
 
 _REPLIES = (select(*(getattr(Reply, c) for c in ListedReply.COLUMNS),
