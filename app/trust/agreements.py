@@ -173,4 +173,4 @@ def review_entries(circle_id: int, slug: str, since: dt.date | None = None) -> l
         return []
     return [CalendarEntry(uid=f"trust-agreements-{circle_id}-{row.number}@communitarium", day=row.review_on,
                           summary=_("Review our agreements"), description=row.note,
-                          url=external_url("trust.agreements", slug=slug), stamp=row.in_force_at or row.created_at)]
+                          url=external_url("trust.agreements_page", slug=slug), stamp=row.in_force_at or row.created_at)]

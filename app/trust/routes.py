@@ -68,7 +68,7 @@ def vouching(circle, membership):
             if changed:
                 message += " " + _("The stewards changed with it: the log says how.")
     if status == 422 and message is None:
-        message = " ".join(form.do.errors) or _("Something in that request was off. Please try again.")
+        message = " ".join(str(e) for e in form.do.errors) or _("Something in that request was off. Please try again.")
     membership = db.session.get(type(membership), membership.id)  # a vouch may have changed my role
     context = _trust_context(circle, membership, message=message)
     context["failed"] = status == 422
@@ -169,7 +169,7 @@ def queue(circle, membership):
     reports = moderation.queue(circle.id)
     return render_template("trust/queue.html", circle=circle, membership=membership, reports=reports,
                            targets={r.id: moderation.find(circle, r.kind, r.target_id) for r in reports},
-                           forms={r.id: ActForm(formdata=None, prefix=f"r{r.id}") for r in reports},
+                           forms={r.id: ActForm(formdata=None) for r in reports},
                            done=moderation.resolved(circle.id), kinds=moderation.KIND_WORDS)
 
 
@@ -180,7 +180,7 @@ def act(circle, membership, report_id):
     row = db.session.get(Report, report_id)
     if row is None or row.circle_id != circle.id:
         abort(404)
-    form = ActForm(prefix=f"r{report_id}")
+    form = ActForm()
     if form.validate_on_submit():
         try:
             with write_unit():
@@ -191,7 +191,7 @@ def act(circle, membership, report_id):
             flash(_("Done, and written in the circle’s log with your reason."), "success")
             return redirect(url_for("trust.queue", slug=circle.slug), 303)
     reports = moderation.queue(circle.id)
-    forms = {r.id: ActForm(formdata=None, prefix=f"r{r.id}") for r in reports}
+    forms = {r.id: ActForm(formdata=None) for r in reports}
     forms[report_id] = form
     return render_template("trust/queue.html", circle=circle, membership=membership, reports=reports,
                            targets={r.id: moderation.find(circle, r.kind, r.target_id) for r in reports},
@@ -228,8 +228,10 @@ def agreement_version(circle, membership, number):
 @circle_page()
 def change_agreements(circle, membership):
     now_in_force = agreements.current(circle.id)
-    form = AgreementsForm(body=now_in_force.body_source if now_in_force else "",
-                          review_on=now_in_force.review_on if now_in_force else None)
+    # Filled with the text in force when first shown; a post is taken as sent (a field left out is empty).
+    form = AgreementsForm() if request.method == "POST" else AgreementsForm(
+        body=now_in_force.body_source if now_in_force else "",
+        review_on=now_in_force.review_on if now_in_force else None)
     if not membership.is_steward:
         form.how.choices = form.how.choices[:1]
     if form.validate_on_submit():
