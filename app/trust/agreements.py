@@ -160,7 +160,7 @@ def passed(proposal: Proposal) -> None:
     if row is None or row.number is not None:
         return
     circle = db.session.get(Circle, proposal.circle_id)
-    _put_in_force(row, circle, utcnow())
+    _put_in_force(row, circle, proposal.closed_at or utcnow())
     circles.log(circle, None, "agreements_decided", version=row.number, note=row.note, proposal=proposal.id)
 
 
