@@ -366,3 +366,18 @@ def test_seed_demo_has_vouches_agreements_with_history_a_resolved_report_and_a_c
     bruno = app.test_client()
     login(bruno, email="bruno@example.org", password="bring-a-dish-and-a-friend")
     assert "Bruno Lindqvist proposed removing Hana Takahashi from the circle" in text_of(bruno.get("/c/harbour-coop/log"))
+
+
+def test_a_hidden_discussion_keeps_its_title_for_its_author_alone(app):
+    ids = _neighbours(app)
+    discussion_id, _reply_id = _discussion_with_reply(app, ids)
+    with app.app_context():
+        with write_unit():
+            report = moderation.report(circle_of(ids), person(ids, "Bruno"), "discussion", discussion_id, "Heated.")
+        with write_unit():
+            moderation.act(circle_of(ids), _membership(ids, "Ada"), report.id, "hide", "Cool down, please.")
+    other = text_of(_client(app, "Bruno").get("/c/elm-street/talk"))
+    assert "A hidden discussion" in other and "Vans by the bins" not in other
+    page = text_of(_client(app, "Bruno").get(f"/c/elm-street/talk/{discussion_id}"))
+    assert "Hidden by the stewards: Cool down, please." in page and "Vans by the bins" not in page
+    assert "Vans by the bins" in text_of(_client(app, "Chiara").get("/c/elm-street/talk"))

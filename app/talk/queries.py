@@ -21,7 +21,7 @@ REPLIES_PER_PAGE = 50
 @dataclass(frozen=True, slots=True)
 class ListedDiscussion:
     id: int
-    title: str
+    title: str | None  # None: hidden by the stewards, and not the viewer's
     gathering_id: int | None
     last_activity_at: dt.datetime
     last_reply_id: int | None
@@ -32,7 +32,11 @@ class ListedDiscussion:
         return self.last_reply_id is not None and (self.read_up_to or 0) < self.last_reply_id
 
 
-_LIST = (select(Discussion.id, Discussion.title, Discussion.gathering_id, Discussion.last_activity_at,
+# A discussion the stewards hid keeps its title for its author alone (None for the others).
+_SHOWN_TITLE = case((and_(Discussion.hidden_reason.is_not(None),
+                          or_(Discussion.author_id.is_(None), Discussion.author_id != bindparam("user_id"))),
+                     None), else_=Discussion.title)
+_LIST = (select(Discussion.id, _SHOWN_TITLE, Discussion.gathering_id, Discussion.last_activity_at,
                 Discussion.last_reply_id, ReadMarker.last_read_reply_id)
          .outerjoin(ReadMarker, (ReadMarker.discussion_id == Discussion.id)
                     & (ReadMarker.user_id == bindparam("user_id")))
