@@ -104,6 +104,7 @@ CIRCLE_ROUTES = {
     "trust.vouching": "member",
     "trust.help": "member",
     "trust.report": "member",
+    "trust.report_member": "member",
     "trust.agreements_page": "member",
     "trust.agreement_version": "member",
     "trust.change_agreements": "member",

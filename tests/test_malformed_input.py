@@ -222,6 +222,7 @@ BASELINES: dict[str, Callable[[dict, int], dict]] = {
     "RemovalForm": lambda w, n: {"member": str(w["Dmitri"]), "reason": f"The shed key ({n}).", "kind": "consent",
                                  "report": ""},
     "ReportForm": lambda w, n: {"reason": f"Unkind ({n})."},
+    "MemberReportForm": lambda w, n: {"member": str(w["Dmitri"]), "reason": f"Shouting ({n})."},
     "ActForm": lambda w, n: {"action": "dismiss", "note": f"Fine as it is ({n})."},
     "AgreementsForm": lambda w, n: {"body": f"- Be kind ({n})", "note": "Kindness", "how": "propose",
                                     "review_on": days_ahead(30).date().isoformat()},

@@ -381,3 +381,36 @@ def test_a_hidden_discussion_keeps_its_title_for_its_author_alone(app):
     page = text_of(_client(app, "Bruno").get(f"/c/elm-street/talk/{discussion_id}"))
     assert "Hidden by the stewards: Cool down, please." in page and "Vans by the bins" not in page
     assert "Vans by the bins" in text_of(_client(app, "Chiara").get("/c/elm-street/talk"))
+
+
+def test_times_show_in_the_circles_zone_whatever_the_readers(app):
+    ids = _neighbours(app)
+    with app.app_context():
+        with write_unit():
+            row = agreements.change(circle_of(ids), _membership(ids, "Ada"), "- Be kind", "First rules")
+        row = db.session.get(AgreementVersion, row.id)
+        row.in_force_at = dt.datetime(2026, 7, 1, 10, 0, tzinfo=dt.timezone.utc)  # summer: Berlin is UTC+2
+        person(ids, "Bruno").time_zone = "America/New_York"
+        db.session.commit()
+    page = text_of(_client(app, "Bruno").get("/c/elm-street/agreements"))
+    assert "In force since Wed 1 Jul 2026, 12:00" in page and "06:00" not in page
+
+
+def test_a_member_is_reported_from_one_page_with_a_choice_of_members(app):
+    ids = _neighbours(app)
+    other = circle_with(app, ("Eve", 30), slug="harbour")
+    bruno = _client(app, "Bruno")
+    page = bruno.get("/c/elm-street/report/member").get_data(as_text=True)
+    assert f'<option value="{ids["Dmitri"]}">Dmitri</option>' in page and ">Bruno</option>" not in page
+    for data, message in (({"member": other["Eve"], "reason": "x"}, "not a member of this circle"),
+                          ({"member": ids["Bruno"], "reason": "x"}, "This is about you"),
+                          ({"member": ids["Dmitri"], "reason": ""}, "Say what is wrong"),
+                          ({"member": "\x00", "reason": "x"}, "not a member of this circle")):
+        response = post(bruno, "/c/elm-street/report/member", data)
+        assert response.status_code == 422 and message in text_of(response), data
+    with app.app_context():
+        assert _count(Report) == 0
+    response = post(bruno, "/c/elm-street/report/member", {"member": ids["Dmitri"], "reason": "Shouting."})
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(Report.about_id)) == ids["Dmitri"]

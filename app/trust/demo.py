@@ -55,8 +55,8 @@ def _membership(circle, user) -> Membership:
 def seed(circle, residents, elm: bool) -> None:
     founder, *others = residents
     now = utcnow()
-    for months, person in enumerate(residents):  # the founder first, the others joined a month apart
-        _membership(circle, person).joined_at = now - dt.timedelta(days=200 - 30 * months)
+    for months, person in enumerate(residents):  # the founder first, the next three a month apart, then the rest
+        _membership(circle, person).joined_at = now - dt.timedelta(days=max(200 - 30 * months, 30))
     db.session.flush()
     # Everyone trusts the founder, and two trust the second member: both are stewards.
     for person in others:

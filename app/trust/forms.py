@@ -40,6 +40,11 @@ class ReportForm(Form):
         DataRequired(_l("Say what is wrong, so the stewards know what to look at.")), Length(max=1000)])
 
 
+class MemberReportForm(ReportForm):
+    """The view sets the member choices: everyone in the circle but the reporter."""
+    member = SelectField(_l("Who"), coerce=_whole, validate_choice=False)
+
+
 class ActForm(Form):
     action = RadioField(_l("What to do"), choices=[
         ("hide", _l("Hide it (its author still sees it, with your reason)")),

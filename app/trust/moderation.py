@@ -79,6 +79,8 @@ def report(circle: Circle, reporter: User, kind: str, target_id: int | None, rea
         item already hidden, no reason, or the same report twice.
     """
     target = find(circle, kind, target_id)
+    if target is None and kind == "member":
+        raise TrustError(_("That person is not a member of this circle."), "member")
     if target is None:
         raise TrustError(_("There is nothing like that in this circle to report."))
     if target.about is not None and target.about.id == reporter.id:

@@ -67,7 +67,7 @@ def open_removal(circle: Circle, steward: Membership, subject_user_id: int | Non
            subject=lambda: _("A proposal to remove you from %(circle)s", circle=circle.name),
            template="trust/notices/removal_opened.txt",
            url=external_url("talk.discussion", slug=circle.slug, discussion_id=discussion.id),
-           proposal=proposal, reason=reason, zone=subject.user.time_zone or circle.time_zone)
+           proposal=proposal, reason=reason, zone=circle.time_zone)
     return proposal
 
 

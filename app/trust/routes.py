@@ -16,7 +16,7 @@ from ..forms import form_page, show_error
 from ..htmx import is_partial_request
 from ..i18n import _
 from . import agreements, bp, moderation, removal, stewardship
-from .forms import ActForm, AgreementsForm, RemovalForm, ReportForm, VouchForm
+from .forms import ActForm, AgreementsForm, MemberReportForm, RemovalForm, ReportForm, VouchForm
 from .models import Report
 from .stewardship import ELIGIBLE_AFTER, TrustError
 
@@ -160,6 +160,35 @@ def report(circle, membership, kind, target_id):
     return render_template("trust/report.html", circle=circle, membership=membership, form=form, target=target,
                            kind=kind, target_id=target_id, problem=problem,
                            what=_(moderation.KIND_WORDS[kind])), status
+
+
+@bp.route("/c/<slug>/report/member", methods=["GET", "POST"])
+@login_required
+@circle_page()
+def report_member(circle, membership):
+    """Report a member, chosen from the circle's (one page, not a link per member)."""
+    form = MemberReportForm()
+    form.member.choices = [(0, _("Choose a member"))] + [(row.user_id, row.name) for row in _members(circle)
+                                                        if row.user_id != current_user.id]
+    status = 200
+    if form.validate_on_submit():
+        if _too_many_reports():
+            form.form_errors.append(_("That is a lot of reports in a short time. The stewards have them; please "
+                                      "wait a while before sending more."))
+            status = 429
+        else:
+            try:
+                with write_unit():
+                    moderation.report(circle, current_user, "member", form.member.data, form.reason.data)
+            except TrustError as error:
+                show_error(form, error)
+            else:
+                flash(_("Thank you. The stewards will look at it; what they do goes into the circle’s log."),
+                      "success")
+                return redirect(url_for("trust.vouching", slug=circle.slug), 303)
+    if form.is_submitted() and status == 200:
+        status = 422
+    return render_template("trust/report_member.html", circle=circle, membership=membership, form=form), status
 
 
 @bp.route("/c/<slug>/moderation")
