@@ -41,6 +41,7 @@ def test_trust_pages_pass_axe_at_360_pixels(browser, demo_site, demo_app):
     page = ada.new_page()
     found = []
     for path in ("/c/elm-street/trust", "/c/elm-street/help", f"/c/elm-street/report/reply/{ids['reply']}",
+                 "/c/elm-street/report/member",
                  "/c/elm-street/moderation", "/c/elm-street/trust/removal", "/c/elm-street/agreements",
                  "/c/elm-street/agreements/1", "/c/elm-street/agreements/2", "/c/elm-street/agreements/change"):
         settled(page, path)
