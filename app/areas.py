@@ -116,6 +116,7 @@ class Areas:
     jobs: dict[str, Job] = field(default_factory=dict)
     party_claims: list[PartyClaim] = field(default_factory=list)
     occurrence_made: list[Callable] = field(default_factory=list)
+    proposal_actions: dict[str, Callable] = field(default_factory=dict)
 
     # --- registering (from each area's init_app) --------------------------------------
 
@@ -198,7 +199,8 @@ class Areas:
         ``gathering`` (gathering=, circle=, membership=), ``thing`` (a thing of
         the library: thing=, circle=, membership=), ``home`` (user=, circles=),
         ``circle`` (the overview: circle=, membership=), ``account`` (user=),
-        ``new_gathering`` (the page that plans one: circle=), ``upcoming`` (a
+        ``new_gathering`` (the page that plans one: circle=), ``proposal`` (a
+        proposal's page: proposal=, circle=, membership=), ``upcoming`` (a
         circle's list of gatherings: circle=, membership=) and ``answered``
         (htmx's answer to an answer: gathering=, circle=, membership=; what it
         returns must swap itself in out of band, as it changed with the answer)."""
@@ -219,6 +221,16 @@ class Areas:
         """``handler(series, gathering)`` when a series makes a date, in the caller's
         write unit: an area adds its part, from what it keeps in ``series.template["areas"]``."""
         self.occurrence_made.append(handler)
+
+    def proposal_action(self, name: str, passed: Callable) -> None:
+        """A kind of proposal that does something when it passes (removing a
+        member, changing the agreements): talk calls ``passed(proposal)`` once,
+        in the closing's write unit, when a proposal opened with
+        ``action=name`` closes passed. The area's own page explains it (a
+        ``proposal`` panel)."""
+        if name in self.proposal_actions:
+            raise ValueError(f"two areas define the proposal action {name!r}")
+        self.proposal_actions[name] = passed
 
     # --- reading (from the areas' code and templates) ------------------------------------
 

@@ -20,6 +20,7 @@ from .gatherings import guests, seats, slots
 from .gatherings import series as gathering_series
 from .gatherings.models import Answer, Gathering
 from .talk import demo as talk_demo
+from .trust import demo as trust_demo
 
 DEMO_PASSWORD = "bring-a-dish-and-a-friend"
 
@@ -89,7 +90,6 @@ def _seed(scale: int, password_hash: str) -> list[tuple[str, str]]:
             membership = circles.membership_of(circle.id, person)
             if membership is not None:
                 circles.set_offers(membership, offers)
-        circles.make_steward(circle, founder, circles.membership_of(circle.id, residents[1]))
         circles.update_settings(circle, founder, members_can_invite=True)
         db.session.flush()
         _plan_gatherings(circle, residents, elm=index == 0)
@@ -101,6 +101,7 @@ def _seed(scale: int, password_hash: str) -> list[tuple[str, str]]:
             seed_library(circle, residents, scale)
         talk_demo.seed(circle, residents, elm=index == 0, scale=scale, gathering=db.session.scalar(
             select(Gathering).where(Gathering.circle_id == circle.id, Gathering.title == "Soup evening")))
+        trust_demo.seed(circle, residents, elm=index == 0)
         if index == 0:
             extra = _grow(circle, founder, scale, password_hash) if scale > 1 else []
             people += extra

@@ -57,6 +57,7 @@ def from_environment(instance_path: str) -> dict:
         "LIMIT_GUEST_PER_IP": os.environ.get("LIMIT_GUEST_PER_IP", "20 per hour"),
         "GATHERINGS_WEEKS_AHEAD": int(os.environ.get("GATHERINGS_WEEKS_AHEAD", "8")),
         "LIMIT_REPLY_PER_DISCUSSION": os.environ.get("LIMIT_REPLY_PER_DISCUSSION", "5 per minute"),
+        "LIMIT_REPORTS_PER_MEMBER": os.environ.get("LIMIT_REPORTS_PER_MEMBER", "10 per hour"),
     }
 
 
@@ -66,7 +67,7 @@ class Defaults:
     # The areas of the product, in the order they build on each other: each
     # package's init_app registers its views and what it adds to the others
     # (app/areas.py). Adding an area is adding its package name here.
-    AREAS = ["app.auth", "app.notify", "app.circles", "app.gatherings", "app.meals", "app.lending", "app.talk",
+    AREAS = ["app.auth", "app.notify", "app.circles", "app.gatherings", "app.meals", "app.lending", "app.talk", "app.trust",
              "app.home", "app.pwa"]
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}

@@ -24,7 +24,8 @@ PASSWORD = "correct horse battery staple"
 HIGH_LIMIT = "10000 per minute"
 LIMIT_NAMES = ("LIMIT_LOGIN_PER_EMAIL", "LIMIT_LOGIN_PER_IP", "LIMIT_RESET_PER_EMAIL", "LIMIT_REGISTER_PER_IP",
                "LIMIT_REGISTER_PER_EMAIL", "LIMIT_RESEND_PER_ACCOUNT", "LIMIT_EMAIL_CHANGE_PER_ACCOUNT",
-               "LIMIT_GUEST_PER_EMAIL", "LIMIT_GUEST_PER_IP", "LIMIT_REPLY_PER_DISCUSSION")
+               "LIMIT_GUEST_PER_EMAIL", "LIMIT_GUEST_PER_IP", "LIMIT_REPLY_PER_DISCUSSION",
+               "LIMIT_REPORTS_PER_MEMBER")
 
 
 def day_in_words(day) -> str:
@@ -121,6 +122,7 @@ def cheap_config(database_url: str, mailbox: MailBox, instance_path) -> dict:
         "LIMIT_GUEST_PER_EMAIL": HIGH_LIMIT,
         "LIMIT_GUEST_PER_IP": HIGH_LIMIT,
         "LIMIT_REPLY_PER_DISCUSSION": HIGH_LIMIT,
+        "LIMIT_REPORTS_PER_MEMBER": HIGH_LIMIT,
         # Mail comes right away whatever the hour the tests run at; the tests
         # of quiet hours set them (tests/test_notify.py).
         "QUIET_HOURS": (0, 0),

@@ -35,7 +35,6 @@ CIRCLE_ROUTES = {
     "circles.log": "member",
     "circles.leave": "member",
     "circles.settings": "steward",
-    "circles.stewards": "steward",
     "circles.decide": "steward",
     "circles.invitations": "inviter",
     "circles.revoke_invitation": "inviter",
@@ -103,6 +102,16 @@ CIRCLE_ROUTES = {
     "meals.menu": "host",
     "meals.finalize": "host",
     "meals.reopen": "host",
+    "trust.vouching": "member",
+    "trust.help": "member",
+    "trust.report": "member",
+    "trust.report_member": "member",
+    "trust.agreements_page": "member",
+    "trust.agreement_version": "member",
+    "trust.change_agreements": "member",
+    "trust.removal_page": "steward",
+    "trust.queue": "steward",
+    "trust.act": "steward",
 }
 
 # Member routes that answer with a file, not a page that names the circle.
@@ -246,6 +255,16 @@ def world(app):
         db.session.commit()
         ids |= {"dish_id": dish.id, "expense_id": expense.id}
         ids |= lending_world(harbour, chiara, dmitri)
+        # Trust: Harbour's agreements, and a report of Chiara's reply (by Dmitri) waiting for a steward.
+        from app.circles.models import Membership
+        from app.trust import agreements, moderation
+
+        with write_unit():
+            agreements.change(harbour, db.session.scalar(select(Membership).where(
+                Membership.circle_id == harbour.id, Membership.user_id == chiara.id)), "- Harbour bins on Tuesday",
+                "First rules")
+            report = moderation.report(harbour, dmitri, "reply", talk_reply.id, "Harbour bins are not mine")
+        ids |= {"report_id": report.id, "number": 1}
     return ids
 
 
@@ -257,7 +276,9 @@ def url_values(world) -> dict:
             "slot_id": world["slot_id"], "answer_id": world["answer_id"], "action": "take",
             **{k: world[k] for k in ("thing_id", "reservation_id", "entry_id", "content_hash", "size", "step")},
             "discussion_id": world["discussion_id"], "reply_id": world["reply_id"],
-            "proposal_id": world["proposal_id"], "dish_id": world["dish_id"], "expense_id": world["expense_id"]}
+            "proposal_id": world["proposal_id"], "dish_id": world["dish_id"], "expense_id": world["expense_id"],
+            "report_id": world["report_id"], "number": world["number"], "kind": "reply",
+            "target_id": world["reply_id"]}
 
 
 def circle_rules(app):

@@ -35,8 +35,9 @@ def _decline(client, ids):
     return post(client, f"/c/elm-street/requests/{ids['request']}/decline")
 
 
-def _make_steward(client, ids):
-    return post(client, "/c/elm-street/stewards", {"member": ids["bruno"]})
+def _change_agreements(client, ids):
+    return post(client, "/c/elm-street/agreements/change", {"body": "- Be kind", "note": "First rules",
+                                                            "how": "now"})
 
 
 STEWARD_ACTIONS = [
@@ -45,7 +46,7 @@ STEWARD_ACTIONS = [
     ("invitation_revoked", _revoke, "Ada withdrew an invitation link."),
     ("member_approved", _approve, "Ada welcomed Eve into the circle."),
     ("member_declined", _decline, "Ada declined the request of Eve to join."),
-    ("steward_made", _make_steward, "Ada made Bruno a steward."),
+    ("agreements_changed", _change_agreements, "Ada changed the agreements (version 1): First rules"),
 ]
 
 

@@ -218,7 +218,14 @@ BASELINES: dict[str, Callable[[dict, int], dict]] = {
     "GatheringNoticeForm": lambda w, n: {"text": "Bring a bowl", "size": "a4"},
     "OffersForm": lambda w, n: {"offers": "Soup on Sundays"},
     "JoinForm": lambda w, n: {"answer": "Flat 3"},
-    "MakeStewardForm": lambda w, n: {"member": str(w["chiara_membership"])},
+    "VouchForm": lambda w, n: {"member": str(w["Chiara"]), "do": "vouch" if n % 2 else "withdraw"},
+    "RemovalForm": lambda w, n: {"member": str(w["Dmitri"]), "reason": f"The shed key ({n}).", "kind": "consent",
+                                 "report": ""},
+    "ReportForm": lambda w, n: {"reason": f"Unkind ({n})."},
+    "MemberReportForm": lambda w, n: {"member": str(w["Dmitri"]), "reason": f"Shouting ({n})."},
+    "ActForm": lambda w, n: {"action": "dismiss", "note": f"Fine as it is ({n})."},
+    "AgreementsForm": lambda w, n: {"body": f"- Be kind ({n})", "note": "Kindness", "how": "propose",
+                                    "review_on": days_ahead(30).date().isoformat()},
     "NewGatheringForm": lambda w, n: gathering_form(w, n) | {"repeat": "", "interval": "1", "setpos": "1",
                                                              "until": ""},
     "GatheringForm": gathering_form,
@@ -325,7 +332,8 @@ def build_world(app) -> dict:
             meal_ids = {"dish": dish.id, "expense": expense.id}
         lending = lending_sweep_world(elm, people["Ada"], people["Bruno"])
         talk_ids = talk_world(elm, people)
-        return meal_ids | talk_ids | {n: u.id for n, u in people.items()} | {
+        trust_ids = trust_world(elm, people, talk_ids)
+        return meal_ids | talk_ids | trust_ids | {n: u.id for n, u in people.items()} | {
             "elm": elm.id, "harbour": harbour.id, "harbour_link": harbour_link, "chiara_membership": chiara_membership,
             "invitation": db.session.scalar(select(Invitation.id).where(
                 Invitation.circle_id == elm.id)), "notice": notice,
@@ -360,6 +368,24 @@ def talk_world(elm, people) -> dict:
             "talk_poll": poll.id, "talk_option": option}
 
 
+def trust_world(elm, people, talk_ids) -> dict:
+    """Elm Street's members have been there a month (so they may vouch), its
+    agreements have a first version, and Chiara's report of Ada's reply waits."""
+    from app.circles.models import Membership
+    from app.database import utcnow
+    from app.trust import agreements, moderation
+
+    for membership in db.session.scalars(select(Membership).where(Membership.circle_id == elm.id)):
+        membership.joined_at = utcnow() - dt.timedelta(days=30)
+    db.session.commit()
+    with write_unit():
+        ada = db.session.scalar(select(Membership).where(Membership.circle_id == elm.id,
+                                                         Membership.user_id == people["Ada"].id))
+        agreements.change(elm, ada, "- Ask before you borrow", "First rules")
+        report = moderation.report(elm, people["Chiara"], "reply", talk_ids["talk_reply"], "Not kind.")
+    return {"trust_report": report.id}
+
+
 def mint(app, user_id: int, purpose: str, email: str | None = None) -> str:
     """A fresh mailed link's token (verify, reset, change of address, its undo):
     a case may spend the last one."""
@@ -386,7 +412,8 @@ def path_values(app, w: dict, endpoint: str) -> dict:
               "decision": "approve", "action": "take", "answer": w["guest"], "token": w["public"],
               "filename": "app.css", "member_id": w["chiara_membership"], "dish_id": w["dish"],
               "expense_id": w["expense"],
-              "discussion_id": w["talk_discussion"], "reply_id": w["talk_reply"], "proposal_id": w["talk_proposal"]}
+              "discussion_id": w["talk_discussion"], "reply_id": w["talk_reply"], "proposal_id": w["talk_proposal"],
+              "report_id": w["trust_report"], "number": 1, "kind": "reply", "target_id": w["talk_reply"]}
     special = {
         "gatherings.attendance": lambda: {"gathering_id": w["yesterday"]},
         "gatherings.skip": lambda: {"gathering_id": w["occurrence"]},

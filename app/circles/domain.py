@@ -188,15 +188,6 @@ def set_offers(membership: Membership, offers: str) -> None:
     membership.offers = offers.strip()
 
 
-def make_steward(circle: Circle, actor: User, membership: Membership) -> None:
-    if membership.circle_id != circle.id:
-        raise CircleError(_("That person is not in this circle."))
-    if membership.is_steward:
-        raise CircleError(_("%(name)s is already a steward.", name=membership.user.shown_name))
-    membership.role = "steward"
-    log(circle, actor, "steward_made", subject=membership.user)
-
-
 def lock_circle(circle_id: int) -> Circle:
     """The circle, locked: serialises changes of its members and settings
     (FOR UPDATE on PostgreSQL, the IMMEDIATE unit on SQLite)."""
@@ -212,21 +203,31 @@ def _steward_count(circle_id: int) -> int:
         Membership.circle_id == circle_id, Membership.role == "steward"))
 
 
-def leave_circle(circle_id: int, user: User) -> None:
+def leave_circle(circle_id: int, user: User, removal: dict | None = None) -> bool:
     """Leave a circle, and with it everything the areas hold for you there
-    (seats, places, feeds: each area's handler). The last steward must first
-    make someone else one."""
+    (seats, places, feeds, vouches: each area's handler). With ``removal``
+    ({"by": the proposer or None, "reason": ...}), the circle removed them (a
+    removal proposal passed): the same, logged as such. A circle is never left without a steward: if none is left, the
+    areas' handlers choose one (trust), or else the longest-standing member.
+    Returns False if they were not a member (nothing to do)."""
     circle = lock_circle(circle_id)
     membership = membership_of(circle_id, user)
     if membership is None:
-        return
-    if membership.is_steward and _steward_count(circle_id) == 1:
-        raise CircleError(_("You are the only steward of %(circle)s. Make another member a steward "
-                            "first, so the circle does not hang on nobody.", circle=circle.name))
+        return False
     db.session.delete(membership)
-    log(circle, user, "member_left", subject=user)
+    db.session.flush()
+    if removal is None:
+        log(circle, user, "member_left", subject=user)
+    else:
+        log(circle, removal["by"], "member_removed", subject=user, reason=removal["reason"])
     for handler in areas().member_left:
         handler(circle, user)
+    if _steward_count(circle_id) == 0:
+        successor = _successor(circle_id, user)
+        if successor is not None:
+            successor.role = "steward"
+            log(circle, None, "stewardship_passed", subject=successor.user, on="leaving")
+    return True
 
 
 # --- invitations and joining ---------------------------------------------------

@@ -117,17 +117,3 @@ class OffersForm(Form):
 
 class JoinForm(Form):
     answer = TextAreaField(_l("Your answer"), filters=[strip], validators=[Optional(), Length(max=2000)])
-
-
-def _member_id(value) -> int:
-    # 0 stands for "none chosen" (the placeholder, or anything that is not an id).
-    return int(value) if str(value).isdigit() else 0
-
-
-class MakeStewardForm(Form):
-    """The view sets the choices: the members who are not stewards yet."""
-    member = SelectField(_l("Member"), coerce=_member_id, validate_choice=False)
-
-    def validate_member(self, field):
-        if field.data not in {value for value, _label in field.choices if value}:
-            raise ValidationError(_l("Choose the member who will be a steward."))

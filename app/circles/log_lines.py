@@ -40,8 +40,11 @@ SENTENCES = {
     "member_declined": lambda d, a, s: _("%(a)s declined the request of %(s)s to join.", a=a, s=s),
     "steward_made": lambda d, a, s: _("%(a)s made %(s)s a steward.", a=a, s=s),
     "stewardship_passed": lambda d, a, s: _("Stewardship passed to %(s)s, the longest-standing member, when the "
-                                            "last steward deleted their account.", s=s),
+                                            "last steward left.", s=s) if d.get("on") == "leaving" else
+    _("Stewardship passed to %(s)s, the longest-standing member, when the last steward deleted their account.", s=s),
     "member_left": lambda d, a, s: _("%(s)s left the circle.", s=s),
+    "member_removed": lambda d, a, s: _("%(s)s was removed from the circle: the members decided it (%(r)s).",
+                                        s=s, r=d.get("reason", "")),
 }
 
 

@@ -19,7 +19,7 @@ from ..links import external_url
 from ..qr import qr_svg
 from . import bp, domain, log_lines
 from .access import circle_page
-from .forms import CircleSettingsForm, InvitationForm, JoinForm, MakeStewardForm, NewCircleForm, NoticeForm, OffersForm
+from .forms import CircleSettingsForm, InvitationForm, JoinForm, NewCircleForm, NoticeForm, OffersForm
 from .models import Invitation, JoinRequest, Membership
 
 @bp.app_template_global()
@@ -156,28 +156,6 @@ def settings(circle, membership):
         changed = domain.update_settings(domain.lock_circle(circle.id), current_user, **values)
     flash(_("Saved, and noted in the circle's log.") if changed else _("Nothing changed."), "success")
     return redirect(url_for("home.circle", slug=circle.slug), 303)
-
-
-@bp.route("/c/<slug>/stewards", methods=["GET", "POST"])
-@login_required
-@circle_page(steward=True)
-def stewards(circle, membership):
-    """Stewards give stewardship to another member: a page of its own, so the
-    member list everyone reads stays a list and not a form per person."""
-    members = domain.member_list(circle)
-    form = MakeStewardForm()
-    form.member.choices = [(0, _("Choose a member"))] + [(m.id, m.name) for m in members if m.role != "steward"]
-    if not form.validate_on_submit():
-        return form_page("circles/stewards.html", form, circle=circle, membership=membership,
-                          stewards=[m.name for m in members if m.role == "steward"])
-    try:
-        with write_unit():
-            target = db.session.get(Membership, form.member.data)
-            domain.make_steward(domain.lock_circle(circle.id), current_user, target)
-        flash(_("%(name)s is now a steward too.", name=target.user.shown_name), "success")
-    except domain.CircleError as error:
-        flash(str(error), "warning")
-    return redirect(url_for("circles.stewards", slug=circle.slug), 303)
 
 
 @bp.route("/c/<slug>/leave", methods=["GET", "POST"])

@@ -75,6 +75,8 @@ class Gathering(db.Model):
     title: Mapped[str] = mapped_column(String(120))
     description_source: Mapped[str] = mapped_column(Text, default="")
     description_html: Mapped[str] = mapped_column(Text, default="")
+    # Set when the stewards hide its description (moderation): others read the reason, its host still reads it.
+    hidden_reason: Mapped[str | None] = mapped_column(String(300))
     time_zone: Mapped[str] = mapped_column(String(64))
     starts_local: Mapped[dt.datetime] = mapped_column(DateTime)
     ends_local: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -10,6 +10,7 @@ from collections import Counter
 
 from sqlalchemy import delete, insert, select
 
+from ..areas import areas
 from ..auth.models import User
 from ..circles.models import Circle, Membership
 from ..database import lock, utcnow
@@ -186,9 +187,12 @@ def check_closing(closes_local: dt.datetime, zone: str, now: dt.datetime | None 
 def open_proposal(discussion: Discussion, author: User, *, kind: str, title: str, body: str = "",
                   closes_local: dt.datetime, quorum: int | None = None, open_results: bool = False,
                   options: list[dt.datetime] = (), duration_minutes: int | None = None,
-                  tell: bool = True) -> Proposal:
+                  tell: bool = True, action: str | None = None, subject: User | None = None) -> Proposal:
     """Open a proposal; the members of the circle right now are those who may
-    take a position (a snapshot: people who join later cannot).
+    take a position (a snapshot: people who join later cannot). With
+    ``action`` (registered with areas.proposal_action), it does that when it
+    passes; ``subject``, the person it is about, answers in its discussion but
+    takes no position.
 
     :raise TalkError: a closing time past or over a year away, a time poll with
         fewer than two times or the same time twice, a time already past.
@@ -219,10 +223,13 @@ def open_proposal(discussion: Discussion, author: User, *, kind: str, title: str
     proposal = Proposal(discussion_id=discussion.id, circle_id=circle.id, author_id=author.id, kind=kind,
                         title=title.strip(), body_source=body, body_html=render_markdown(body), opened_at=now,
                         closes_at=closes_at, quorum=quorum, open_results=open_results,
-                        duration_minutes=duration_minutes if kind == "time_poll" else None)
+                        duration_minutes=duration_minutes if kind == "time_poll" else None,
+                        action=action, subject_id=subject.id if subject else None)
     db.session.add(proposal)
     db.session.flush()
     member_ids = list(db.session.scalars(select(Membership.user_id).where(Membership.circle_id == circle.id)))
+    if subject is not None:
+        member_ids = [i for i in member_ids if i != subject.id]
     if member_ids:
         db.session.execute(insert(Elector), [{"proposal_id": proposal.id, "user_id": i} for i in member_ids])
     proposal.members_at_opening = len(member_ids)
@@ -331,10 +338,14 @@ def close_due(now: dt.datetime | None = None) -> list[int]:
         proposal = lock(Proposal, proposal_id)
         if proposal.closed_at is not None:
             continue
-        proposal.result = result_of(proposal).as_dict()
+        result = result_of(proposal)
+        proposal.result = result.as_dict()
         proposal.closed_at = now
         closed.append(proposal.id)
         _tell_closed(proposal)
+        if proposal.action and result.passed:
+            areas().proposal_actions[proposal.action](proposal)
+            proposal.action_done_at = now
     return closed
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
@@ -41,6 +41,8 @@ class Discussion(db.Model):
     # The last reply's time (or the start): lists are in this order, newest first, never ranked.
     last_activity_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_reply_id: Mapped[int | None] = mapped_column()
+    # Set when the stewards hide it (moderation): others read the reason, its author still reads it.
+    hidden_reason: Mapped[str | None] = mapped_column(String(300))
 
     author: Mapped[User | None] = relationship()
 
@@ -57,6 +59,8 @@ class Reply(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     edited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Set when the stewards hide it (moderation): others read the reason, its author still reads it.
+    hidden_reason: Mapped[str | None] = mapped_column(String(300))
 
     author: Mapped[User | None] = relationship()
 
@@ -80,6 +84,10 @@ class Proposal(db.Model):
         CheckConstraint("members_at_opening >= 0", name="members_positive"),
         CheckConstraint("closes_at > opened_at", name="closes_after_opening"),
         Index("ix_talk_proposals_circle_id_closes_at", "circle_id", "closes_at"),
+        # One open proposal of an action about one person (a removal): the database refuses a second.
+        Index("uq_talk_proposals_open_action", "circle_id", "action", "subject_id", unique=True,
+              sqlite_where=text("closed_at IS NULL AND subject_id IS NOT NULL"),
+              postgresql_where=text("closed_at IS NULL AND subject_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -107,8 +115,16 @@ class Proposal(db.Model):
     outcome_html: Mapped[str] = mapped_column(Text, default="")
     review_on: Mapped[dt.date | None] = mapped_column()
     gathering_id: Mapped[int | None] = mapped_column(ForeignKey("gatherings.id", ondelete="SET NULL"))
+    # A proposal that does something when it passes (another area's, registered
+    # with areas.proposal_action): its name, and the person it is about, who
+    # answers in the discussion but takes no position.
+    action: Mapped[str | None] = mapped_column(String(30))
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # When the action ran, once it passed (None: not passed, or not run).
+    action_done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
-    author: Mapped[User | None] = relationship()
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    subject: Mapped[User | None] = relationship(foreign_keys=[subject_id])
     discussion: Mapped[Discussion] = relationship()
 
 

@@ -22,7 +22,7 @@ REPLIES_PER_PAGE = 50
 @dataclass(frozen=True, slots=True)
 class ListedDiscussion:
     id: int
-    title: str
+    title: str | None  # None: hidden by the stewards, and not the viewer's
     gathering_id: int | None
     thing_id: int | None
     last_activity_at: dt.datetime
@@ -34,7 +34,11 @@ class ListedDiscussion:
         return self.last_reply_id is not None and (self.read_up_to or 0) < self.last_reply_id
 
 
-_LIST = (select(Discussion.id, Discussion.title, Discussion.gathering_id, Discussion.thing_id,
+# A discussion the stewards hid keeps its title for its author alone (None for the others).
+_SHOWN_TITLE = case((and_(Discussion.hidden_reason.is_not(None),
+                          or_(Discussion.author_id.is_(None), Discussion.author_id != bindparam("user_id"))),
+                     None), else_=Discussion.title)
+_LIST = (select(Discussion.id, _SHOWN_TITLE, Discussion.gathering_id, Discussion.thing_id,
                 Discussion.last_activity_at,
                 Discussion.last_reply_id, ReadMarker.last_read_reply_id)
          .outerjoin(ReadMarker, (ReadMarker.discussion_id == Discussion.id)
@@ -81,9 +85,10 @@ class ListedReply:
     created_at: dt.datetime
     edited_at: dt.datetime | None
     removed_at: dt.datetime | None
+    hidden_reason: str | None  # the stewards' reason, when they hid it
     author_name: str | None  # None: a former member
 
-    COLUMNS = ("id", "author_id", "body_html", "created_at", "edited_at", "removed_at")
+    COLUMNS = ("id", "author_id", "body_html", "created_at", "edited_at", "removed_at", "hidden_reason")
 
 
 _REPLIES = (select(*(getattr(Reply, c) for c in ListedReply.COLUMNS),

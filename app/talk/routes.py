@@ -108,7 +108,10 @@ def _reply_links(circle) -> dict[str, str]:
     """Each reply's links, made once per page: url_for fifty times costs more than the page's queries."""
     return {"edit": url_for("talk.edit_reply", slug=circle.slug, reply_id=1_000_000_000).replace("1000000000", "0000"),
             "remove": url_for("talk.remove_reply", slug=circle.slug, reply_id=1_000_000_000)
-            .replace("1000000000", "0000")}
+            .replace("1000000000", "0000"),
+            # Reports belong to the trust area, when there is one (areas never import those above them).
+            "report": url_for("trust.report", slug=circle.slug, kind="reply", target_id=1_000_000_000)
+            .replace("1000000000", "0000") if "trust.report" in current_app.view_functions else ""}
 
 
 @bp.route("/c/<slug>/talk/<int:discussion_id>")
