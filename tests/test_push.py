@@ -330,6 +330,20 @@ def test_a_push_service_that_fails_is_tried_again_later(push_app, service, monke
         assert push.deliver() == {}  # not before its next try
 
 
+def test_a_name_that_does_not_resolve_now_is_tried_again_not_forgotten(push_app, service, monkeypatch):
+    app = push_app
+    neighbourhood(app)
+    _endpoint, keys = service.subscription("dns")
+    _queue_to(app, "https://push.example.net/send/dns", keys)
+
+    def outage(*args, **kwargs):
+        raise push.socket.gaierror(push.socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(push.socket, "getaddrinfo", outage)
+    assert _deliver(app) == {"retry": 1}
+    assert _devices(app) == ["https://push.example.net/send/dns"] and count(app, PushMessage) == 1
+
+
 # --- the keys ---------------------------------------------------------------------------------------
 
 def test_the_vapid_key_is_made_once_and_shared(tmp_path, monkeypatch):

@@ -37,7 +37,7 @@ from flask import current_app
 from py_vapid import Vapid, VapidException
 from pywebpush import WebPushException, webpush
 from requests.adapters import HTTPAdapter
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from urllib3.connection import HTTPSConnection
 from urllib3.connectionpool import HTTPSConnectionPool
@@ -225,13 +225,10 @@ def _guarded_connection(allow_loopback: bool):
         and another for the connection. TLS still verifies the host name."""
 
         def _new_conn(self):
-            try:
-                found = socket.getaddrinfo(self._dns_host, self.port, type=socket.SOCK_STREAM)
-            except socket.gaierror as error:
-                raise RefusedEndpoint(f"the push endpoint's host does not resolve: {error}") from None
+            # A name that does not resolve now may tomorrow (a DNS outage): that
+            # error is left to fail the send, which is tried again later.
+            found = socket.getaddrinfo(self._dns_host, self.port, type=socket.SOCK_STREAM)
             addresses = list(dict.fromkeys(info[4][0] for info in found))
-            if not addresses:
-                raise RefusedEndpoint("the push endpoint's host has no address")
             for address in addresses:
                 check_address(address, allow_loopback)
             return create_connection((addresses[0], self.port), self.timeout,
@@ -368,6 +365,3 @@ def send_one(message_id: int, pusher: requests.Session) -> str:
             claimed_until=None, next_attempt_at=utcnow() + backoff(attempts), last_error=(problem or "")[:1000]))
         return "retry"
 
-
-def waiting() -> int:
-    return db.session.scalar(select(func.count()).select_from(PushMessage))
