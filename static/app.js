@@ -115,19 +115,16 @@
 
   // "Notify this device": the browser asks for permission only after a tap,
   // never on page load. After an action (an answer, a request), the offer is
-  // only for a device that has neither subscribed nor said no.
+  // only for a device that was never asked (its person has said neither yes nor no).
   var pushOffers = function (root) {
     if (!window.PushManager || !window.Notification) { return; }
     root.querySelectorAll("[data-push-missing]").forEach(function (p) { p.hidden = true; });
     root.querySelectorAll("[data-push]").forEach(function (offer) {
       var say = function (what) { offer.querySelector("[data-push-note]").textContent = offer.getAttribute(what); };
-      var denied = Notification.permission === "denied";
-      navigator.serviceWorker.ready.then(function (reg) { return reg.pushManager.getSubscription(); })
-        .then(function (sub) {
-          if (offer.hasAttribute("data-push-offer") && (sub || denied)) { return; }
-          offer.hidden = false;
-          if (denied) { say("data-denied"); }
-        });
+      // Known at once (no waiting on the worker), so the page reads the same after htmx as after a reload.
+      if (offer.hasAttribute("data-push-offer") && Notification.permission !== "default") { return; }
+      offer.hidden = false;
+      if (Notification.permission === "denied") { say("data-denied"); }
       offer.querySelector("button").onclick = function () {
         Notification.requestPermission().then(function (answer) {
           if (answer !== "granted") { throw "data-denied"; }

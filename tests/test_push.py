@@ -6,7 +6,6 @@ endpoints the server refuses to call; the VAPID key made once."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import re

@@ -68,15 +68,14 @@ def test_notify_this_device_from_the_settings_page_and_remove_it(browser, demo_s
     context.close()
 
 
-def test_the_offer_after_answering_a_gathering_is_shown_once_until_this_device_subscribes(
-        browser, demo_site, demo_app, neighbour):
+def test_the_offer_after_answering_a_gathering_is_made_until_the_person_answers_it(
+        browser, demo_site, demo_app, neighbour, tmp_path):
     from .support import gathering_path, make_gathering
 
     make_gathering(demo_app, "elm-street", "ada@example.org", "Push offer evening")
     path = gathering_path(demo_app, "elm-street", "Push offer evening")
     context = signed_in_context(browser, demo_site, neighbour)
     context.add_init_script(FAKE_PUSH_SERVICE)
-    context.grant_permissions(["notifications"], origin=demo_site.base_url)
     page = context.new_page()
     page.goto(path)
     until_controlled(page)
@@ -89,6 +88,18 @@ def test_the_offer_after_answering_a_gathering_is_shown_once_until_this_device_s
     offer = answer.locator("[data-push]")
     expect(offer).to_be_visible()
     expect(offer).to_contain_text("Hear at once")
+    page.screenshot(path=str(tmp_path / "push-offer-360.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    # Once this device's person said yes, the offer is not made again.
+    context.grant_permissions(["notifications"], origin=demo_site.base_url)  # the yes to the browser's question
+    page.evaluate("(s) => { window.__subscription = s; }", {"endpoint": "https://push.example.net/send/offer",
+                  "keys": {"p256dh": "BA" + "A" * 85, "auth": "A" * 22}})
+    offer.get_by_role("button", name="Notify this device").click()
+    expect(offer.locator("[data-push-note]")).to_have_text("This device gets your pushes.")
+    answer.get_by_role("button", name="Maybe").click()
+    answer.get_by_role("button", name="I’m coming").click()
+    expect(answer.get_by_role("status")).to_contain_text("You are coming.")
+    expect(answer.locator("[data-push]")).to_be_hidden()
     context.close()
 
 
