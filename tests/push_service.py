@@ -104,14 +104,14 @@ class Received:
 
 
 class PushService:
-    """A threaded HTTPS server on 127.0.0.1. ``gone`` paths answer 410,
+    """A threaded HTTPS server on 127.0.0.1. ``gone`` paths answer 404 or 410,
     ``redirects`` {path: location} answer 307; every request is recorded."""
 
     def __init__(self, ca: trustme.CA, ca_file: str):
         self.ca_file = ca_file
         self.received: list[Received] = []
         self.keys: dict[str, BrowserKeys] = {}
-        self.gone: set[str] = set()
+        self.gone: dict[str, int] = {}  # path: 404 or 410
         self.redirects: dict[str, str] = {}
         service = self
 
@@ -131,7 +131,7 @@ class PushService:
                     self.send_response(307)
                     self.send_header("Location", service.redirects[self.path])
                 elif self.path in service.gone:
-                    self.send_response(410)
+                    self.send_response(service.gone[self.path])
                 else:
                     self.send_response(400 if seen.problem else 201)
                 self.send_header("Content-Length", "0")
