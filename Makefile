@@ -25,12 +25,17 @@ instance/secret_key:
 	mkdir -p instance
 	umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $@
 
+# The Web Push (VAPID) key likewise: browsers accept only pushes signed with
+# the key they subscribed with (app/config.py makes it, the app reads it).
+instance/vapid_private_key: $(VENV)/.runtime
+	$(BIN)/python -c "from app.config import load_vapid_key; load_vapid_key('instance')"
+
 # The guarded upgrade (app/ops.py): two at once never both apply a migration.
 # `make run` runs it first, so a newcomer's one machine needs nothing else; on
 # servers it is a deploy step of its own (README, Deployment): `make upgrade`
 # backs up, then migrates; then restart every app server and job runner (they
 # refuse to start on a schema older than their code).
-migrate: $(VENV)/.runtime instance/secret_key
+migrate: $(VENV)/.runtime instance/secret_key instance/vapid_private_key
 	$(BIN)/flask db upgrade
 
 upgrade: $(VENV)/.runtime instance/secret_key
@@ -55,7 +60,7 @@ run: extend
 
 # The demo has a database of its own (instance/demo.db) and its own port, so
 # it works whether or not `make run` came first, and never mixes with your data.
-demo: $(VENV)/.runtime instance/secret_key
+demo: $(VENV)/.runtime instance/secret_key instance/vapid_private_key
 	DATABASE_URL=sqlite:///$(CURDIR)/instance/demo.db $(BIN)/flask db upgrade
 	DATABASE_URL=sqlite:///$(CURDIR)/instance/demo.db $(BIN)/flask seed-demo --keep
 	DATABASE_URL=sqlite:///$(CURDIR)/instance/demo.db $(BIN)/flask gatherings extend

@@ -22,6 +22,8 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_module.load_secret_key(app.instance_path)
+    if not app.config.get("VAPID_PRIVATE_KEY"):
+        app.config["VAPID_PRIVATE_KEY"] = config_module.load_vapid_key(app.instance_path)
     from .security import SecureCookies
 
     app.wsgi_app = SecureCookies(app.wsgi_app)

@@ -1,7 +1,9 @@
 """Configuration from the environment. Every variable is listed in README.md."""
 
+import base64
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 
@@ -12,23 +14,52 @@ def _bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def load_secret_key(instance_path: str) -> str:
-    """The secret key from SECRET_KEY, else from ``instance/secret_key``.
+def instance_secret(instance_path: str, name: str, make) -> str:
+    """The secret in the environment variable ``name``, else in the file
+    ``instance/<name in lower case>``, made by ``make()`` when missing.
 
-    The file is created with O_EXCL, so when several processes start at once
-    the first writer wins and every other one reads the same key.
+    The file appears whole or not at all (written aside, then linked into
+    place, which fails if it exists), so when several processes start at once
+    the first one wins and every other one reads the same value. `make run`
+    writes the files before any worker starts, so none even races.
     """
-    if os.environ.get("SECRET_KEY"):
-        return os.environ["SECRET_KEY"]
-    path = Path(instance_path) / "secret_key"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    if os.environ.get(name):
+        return os.environ[name]
+    path = Path(instance_path) / name.lower()
+    if path.exists():
         return path.read_text().strip()
-    with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_hex(32))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(make())
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process was first: its value is the one
+    finally:
+        os.unlink(draft)
     return path.read_text().strip()
+
+
+def load_secret_key(instance_path: str) -> str:
+    """The secret key from SECRET_KEY, else from ``instance/secret_key``."""
+    return instance_secret(instance_path, "SECRET_KEY", lambda: secrets.token_hex(32))
+
+
+def new_vapid_key() -> str:
+    """A VAPID private key (P-256) as its 32 raw bytes, base64url without padding."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    raw = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value.to_bytes(32, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def load_vapid_key(instance_path: str) -> str:
+    """The Web Push (VAPID) private key from VAPID_PRIVATE_KEY, else from
+    ``instance/vapid_private_key``. Every app server and job runner must use
+    the same one: browsers accept pushes only signed with the key they
+    subscribed with."""
+    return instance_secret(instance_path, "VAPID_PRIVATE_KEY", new_vapid_key)
 
 
 def from_environment(instance_path: str) -> dict:
@@ -58,6 +89,8 @@ def from_environment(instance_path: str) -> dict:
         "GATHERINGS_WEEKS_AHEAD": int(os.environ.get("GATHERINGS_WEEKS_AHEAD", "8")),
         "LIMIT_REPLY_PER_DISCUSSION": os.environ.get("LIMIT_REPLY_PER_DISCUSSION", "5 per minute"),
         "LIMIT_REPORTS_PER_MEMBER": os.environ.get("LIMIT_REPORTS_PER_MEMBER", "10 per hour"),
+        # Who runs this server, for the push services (a mailto: or https: address).
+        "VAPID_SUBJECT": os.environ.get("VAPID_SUBJECT"),
     }
 
 
@@ -103,3 +136,12 @@ class Defaults:
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 65536
     ARGON2_PARALLELISM = 4
+    # Web Push: how long a push service keeps a push for a phone that is off
+    # (two days: a phone offline for a day still gets it), and how long one
+    # send may take.
+    PUSH_TTL_SECONDS = 2 * 24 * 3600
+    PUSH_TIMEOUT_SECONDS = 10
+    # TESTS ONLY: a CA file. With it, a push endpoint on a loopback address is
+    # allowed and its certificate checked against this CA (a local stand-in
+    # for a push service); never set it in production.
+    PUSH_TEST_CA = None

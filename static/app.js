@@ -113,6 +113,52 @@
     });
   });
 
+  // "Notify this device": the browser asks for permission only after a tap,
+  // never on page load. After an action (an answer, a request), the offer is
+  // only for a device that was never asked (its person has said neither yes nor no).
+  var pushOffers = function (root) {
+    if (!window.PushManager || !window.Notification) { return; }
+    root.querySelectorAll("[data-push-missing]").forEach(function (p) { p.hidden = true; });
+    root.querySelectorAll("[data-push]").forEach(function (offer) {
+      var say = function (what) { offer.querySelector("[data-push-note]").textContent = offer.getAttribute(what); };
+      // Known at once (no waiting on the worker), so the page reads the same after htmx as after a reload.
+      if (offer.hasAttribute("data-push-offer") && Notification.permission !== "default") { return; }
+      offer.hidden = false;
+      if (Notification.permission === "denied") { say("data-denied"); }
+      offer.querySelector("button").onclick = function () {
+        Notification.requestPermission().then(function (answer) {
+          if (answer !== "granted") { throw "data-denied"; }
+          return navigator.serviceWorker.ready;
+        }).then(function (reg) {
+          return reg.pushManager.getSubscription().then(function (sub) {
+            var key = atob(offer.getAttribute("data-key").replace(/-/g, "+").replace(/_/g, "/"));
+            return sub || reg.pushManager.subscribe({userVisibleOnly: true,
+              applicationServerKey: Uint8Array.from(key, function (c) { return c.charCodeAt(0); })});
+          });
+        }).then(function (sub) {
+          var keys = sub.toJSON().keys, form = new FormData();
+          form.append("endpoint", sub.endpoint);
+          form.append("p256dh", keys.p256dh);
+          form.append("auth", keys.auth);
+          return fetch(offer.getAttribute("data-push"), {method: "POST", body: form, credentials: "same-origin",
+            headers: JSON.parse(body.getAttribute("data-hx-headers"))});
+        }).then(function (response) {
+          if (!response.ok) { throw "data-failed"; }
+          return response.text();
+        }).then(function (html) {
+          var list = document.getElementById("device-list");
+          if (list) {
+            list.outerHTML = html;
+            if (window.htmx) { window.htmx.process(document.getElementById("device-list")); }
+          }
+          say("data-on");
+        }).catch(function (problem) { say(problem === "data-denied" ? problem : "data-failed"); });
+      };
+    });
+  };
+  pushOffers(document);
+  document.addEventListener("htmx:load", function (event) { pushOffers(event.target); });
+
   // Offer installing once the browser says the app can be installed.
   var install = document.getElementById("install");
   window.addEventListener("beforeinstallprompt", function (event) {

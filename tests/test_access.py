@@ -163,6 +163,8 @@ EXEMPT = {
     "notify.mark_read": "marks the signed-in person's own notices only",
     "notify.settings": "the person's own settings; lists only circles they belong to",
     "notify.set_language": "the person's own account",
+    "notify.add_device": "subscribes the signed-in person's own device to their pushes; shows their devices only",
+    "notify.remove_device": "removes one of the signed-in person's own devices (another's id changes nothing)",
     "notify.unsubscribe": "a signed token mailed to the person, so it works without signing in; it names no "
                           "circle and changes only that person's settings (tested in test_notify)",
     "meals.dietary": "the person's own dietary needs, for every circle; shows nobody else's",

@@ -197,6 +197,8 @@ BASELINES: dict[str, Callable[[dict, int], dict]] = {
     "PlainForm": lambda w, n: {},
     "TimesForm": lambda w, n: {"digest_hour": "18", "quiet_from": "21", "quiet_until": "8"},
     "LanguageForm": lambda w, n: {"language": "en"},
+    "DeviceForm": lambda w, n: {"endpoint": f"https://push.example.net/send/{n}", "p256dh": "BA" + "A" * 85,
+                                "auth": "A" * 22},
     "RegisterForm": lambda w, n: {"display_name": f"Neighbour {n}", "email": f"new{n}@example.org",
                                   "password": NEW_PASSWORD, "time_zone": "Europe/Berlin"},
     "LoginForm": lambda w, n: {"email": "ada@example.org", "password": PASSWORD, "remember": "y"},
@@ -332,6 +334,12 @@ def build_world(app) -> dict:
             meal_ids = {"dish": dish.id, "expense": expense.id}
         lending = lending_sweep_world(elm, people["Ada"], people["Bruno"])
         talk_ids = talk_world(elm, people)
+        from app.notify.models import PushSubscription
+        device = PushSubscription(user_id=people["Bruno"].id, endpoint="https://push.example.net/send/bruno",
+                                  p256dh="BA" + "A" * 85, auth="A" * 22, device="Firefox · Android")
+        db.session.add(device)
+        db.session.commit()
+        meal_ids["device"] = device.id
         trust_ids = trust_world(elm, people, talk_ids)
         return meal_ids | talk_ids | trust_ids | {n: u.id for n, u in people.items()} | {
             "elm": elm.id, "harbour": harbour.id, "harbour_link": harbour_link, "chiara_membership": chiara_membership,
@@ -411,7 +419,7 @@ def path_values(app, w: dict, endpoint: str) -> dict:
               "answer_id": w["asking"], "invitation_id": w["invitation"], "request_id": w["request"],
               "decision": "approve", "action": "take", "answer": w["guest"], "token": w["public"],
               "filename": "app.css", "member_id": w["chiara_membership"], "dish_id": w["dish"],
-              "expense_id": w["expense"],
+              "expense_id": w["expense"], "device_id": w["device"],
               "discussion_id": w["talk_discussion"], "reply_id": w["talk_reply"], "proposal_id": w["talk_proposal"],
               "report_id": w["trust_report"], "number": 1, "kind": "reply", "target_id": w["talk_reply"]}
     special = {

@@ -16,10 +16,13 @@ def notify(*args, **kwargs):
 
 
 def init_app(app, areas) -> None:
-    from . import domain, routes  # noqa: F401  (routes registers the views)
+    from . import domain, push, routes  # noqa: F401  (routes registers the views)
 
     app.register_blueprint(bp)
+    app.jinja_env.globals["push_public_key"] = push.public_key
     areas.job("notices", domain.deliver, every=dt.timedelta(minutes=1))
+    # Pushes claim their own rows (like mail): every worker's pass sends what is due.
+    areas.job("push", push.deliver, every=dt.timedelta(minutes=1), shared=True)
     areas.panel("account", routes.account_panel, order=20)
     areas.panel("home", routes.home_panel, order=5)
     areas.on_purge(domain.purge)

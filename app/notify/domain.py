@@ -21,6 +21,7 @@ from ..i18n import _, speaking
 from ..links import external_url
 from ..mail import as_html, queue_mail
 from ..zones import localize, zone, zone_names
+from . import push
 from .models import CHANNELS, CircleNoticeSetting, Notice, NoticePrefs, NoticeSetting
 
 RANK = {name: rank for rank, name in enumerate(CHANNELS)}  # off < inbox < digest < now
@@ -214,13 +215,15 @@ def _unsubscribe_headers(url: str) -> dict[str, str]:
 
 
 def send_now(notice: Notice, recipient: User, now: dt.datetime) -> None:
-    """Put one notice in the outbox, in the recipient's language."""
+    """Put one notice in the outbox, in the recipient's language, and a push
+    of it in the push outbox for each device the recipient subscribed."""
     stop = external_url("notify.unsubscribe", token=unsubscribe_token(recipient.id, notice.kind))
     with speaking(recipient.language):
         body = render_template("notify/mail/notice.txt", notice=notice, recipient=recipient,
                                url=absolute(notice.url), settings=external_url("notify.settings"), stop=stop)
     queue_mail(recipient.email, notice.subject, None, body=body, html=as_html(body),
                headers=_unsubscribe_headers(stop))
+    push.queue(notice, recipient)  # and to the devices that asked: same settings, same quiet hours
     notice.mailed_at = now
 
 
@@ -335,6 +338,7 @@ def account_deleted(user: User) -> None:
     from sqlalchemy import delete
     for model in (Notice, NoticeSetting, CircleNoticeSetting, NoticePrefs):
         db.session.execute(delete(model).where(model.user_id == user.id))
+    push.account_deleted(user)
 
 
 # --- reading ---------------------------------------------------------------------------

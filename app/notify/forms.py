@@ -2,7 +2,7 @@
 read beside the form, since the kinds come from the registry) and the
 language on the account page."""
 
-from wtforms import SelectField
+from wtforms import SelectField, StringField
 
 from ..forms import Form
 from ..i18n import _l
@@ -27,3 +27,11 @@ class TimesForm(Form):
 
 class LanguageForm(Form):
     language = SelectField(_l("Language of the mail we send you"), validate_choice=True)
+
+
+class DeviceForm(Form):
+    """What a browser gives when it subscribes to pushes (sent by app.js)."""
+
+    endpoint = StringField()
+    p256dh = StringField()
+    auth = StringField()

@@ -81,3 +81,39 @@ class NoticePrefs(db.Model):
     quiet_until: Mapped[int] = mapped_column(default=8)
     # Every mail to this person stops (the unsubscribe link); the inbox stays.
     unsubscribed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class PushSubscription(db.Model):
+    """One device (a browser's push subscription) that gets this person's
+    pushes. The endpoint is unique: a device has one subscription, and when
+    someone else subscribes on it, it becomes theirs."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(1000), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(200))  # the browser's public key (base64url)
+    auth: Mapped[str] = mapped_column(String(100))  # its authentication secret (base64url)
+    device: Mapped[str] = mapped_column(String(100))  # "Firefox on Android", to tell devices apart
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PushMessage(db.Model):
+    """A push waiting to go to one device, written in the unit of the notice
+    that causes it (an outbox, like mail's); the job runner sends it."""
+
+    __tablename__ = "push_outbox"
+    __table_args__ = (Index("ix_push_outbox_due", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("push_subscriptions.id", ondelete="CASCADE"),
+                                                 index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(String(200))
+    path: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

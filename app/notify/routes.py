@@ -13,8 +13,9 @@ from ..errors import RuleError
 from ..extensions import csrf, db
 from ..forms import PlainForm, form_page, int_arg
 from ..i18n import _, languages
-from . import bp, domain
-from .forms import LanguageForm, TimesForm
+from ..htmx import is_partial_request
+from . import bp, domain, push
+from .forms import DeviceForm, LanguageForm, TimesForm
 from .models import CHANNELS, CircleNoticeSetting, NoticePrefs, NoticeSetting
 
 LANGUAGE_NAMES = {"en": "English", "en_XA": "[Ëñĝļîšĥ]", "de": "Deutsch", "fr": "Français", "es": "Español",
@@ -74,7 +75,8 @@ def _settings_page(form, status=200):
     page = render_template("notify/settings.html", form=form, kinds=notice_kinds(), chosen=chosen,
                            limits=limits, circles=_circles(), channels=channel_names(),
                            circle_channels=circle_channel_names(), prefs=prefs,
-                           zone=domain.zone_of(current_user))
+                           zone=domain.zone_of(current_user), devices=push.devices(current_user),
+                           device_form=PlainForm())
     return page, status
 
 
@@ -131,6 +133,42 @@ def settings():
     else:
         flash(_("Saved."))
     return redirect(url_for("notify.settings"), 303)
+
+
+def _devices_part(status=200):
+    return render_template("notify/_devices.html", devices=push.devices(current_user),
+                           device_form=PlainForm()), status
+
+
+@bp.route("/notices/devices", methods=["POST"])
+@login_required
+def add_device():
+    """A device asks for pushes ("notify this device"; app.js posts what the
+    browser's push service gave it). Answers with the list of devices."""
+    form = DeviceForm()
+    if not form.validate():
+        abort(400)
+    endpoint, key, secret = (form.endpoint.data or "").strip(), form.p256dh.data or "", form.auth.data or ""
+    if not push.valid_subscription(endpoint, key, secret):
+        abort(400)
+    with write_unit():
+        push.subscribe(current_user, endpoint, key, secret, request.headers.get("User-Agent", "")[:500])
+    return _devices_part()
+
+
+@bp.route("/notices/devices/<int:device_id>/remove", methods=["POST"])
+@login_required
+def remove_device(device_id):
+    form = PlainForm()
+    if not form.validate_on_submit():
+        abort(400)
+    with write_unit():
+        removed = push.remove(current_user, device_id)
+    if is_partial_request():
+        return _devices_part()
+    if removed:
+        flash(_("That device gets no more pushes."))
+    return redirect(url_for("notify.settings") + "#devices", 303)
 
 
 def language_choices() -> list[tuple[str, str]]:

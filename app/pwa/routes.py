@@ -53,7 +53,8 @@ def _precache() -> list[str]:
 def service_worker():
     precache = _precache()
     source = render_template("pwa/sw.js", precache=precache,
-                             offline_url=url_for("pwa.offline"), pages_url=url_for("pwa.pages"))
+                             offline_url=url_for("pwa.offline"), pages_url=url_for("pwa.pages"),
+                             icon_url=static_url("icons/icon-192.png"))
     version = hashlib.sha256(source.encode()).hexdigest()[:10]
     response = Response(source.replace("__VERSION__", version), mimetype="text/javascript")
     # The browser must never keep an old worker: it checks this file on every load.

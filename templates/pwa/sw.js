@@ -12,6 +12,7 @@ const KEEP_NEXT = "/__keep-next";
 const OFFLINE = {{ offline_url|tojson }};
 const PAGES = {{ pages_url|tojson }};
 const PRECACHE = {{ precache|tojson }};
+const ICON = {{ icon_url|tojson }};
 // Pages kept by the "keep my next gatherings" choice are refreshed at most this often.
 const SYNC_EVERY = 10 * 60 * 1000;
 
@@ -140,7 +141,11 @@ function navigate(event) {
         // A page for someone signed out (base.html marks signed-in pages): the
         // session has ended, here or on another device (sign out everywhere, a
         // new password). Nothing private stays on this device.
-        if (!/<body[^>]*\sdata-signed-in/.test(body)) { return forgetAll(); }
+        // Its pushes stop too (the server forgets the device at the next push).
+        if (!/<body[^>]*\sdata-signed-in/.test(body)) {
+          return Promise.all([forgetAll(), self.registration.pushManager &&
+            self.registration.pushManager.getSubscription().then((s) => s && s.unsubscribe())]);
+        }
         // Still signed in: say so to the offline page, refresh a page kept on
         // purpose, and the pages the choice keeps when they are due.
         return Promise.all([
@@ -183,4 +188,28 @@ self.addEventListener("message", (event) => {
   } else if (data.type === "forget") {
     event.waitUntil(caches.open(KEPT).then((cache) => cache.delete(data.url)).then(() => done(true)));
   }
+});
+
+// Web Push: what cannot wait. The payload is a title, a short line and a path
+// on this site; a tap opens that path, in a window of ours if one is open.
+self.addEventListener("push", (event) => {
+  let data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (e) { /* not ours: a plain notice */ }
+  event.waitUntil(self.registration.showNotification(data.title || "Communitarium",
+    {body: data.body || "", icon: ICON, data: {path: data.path}}));
+});
+
+function openPath(path) {
+  const url = new URL(/^\/(?!\/)/.test(path || "") ? path : "/", self.location.origin).href;
+  return self.clients.matchAll({type: "window", includeUncontrolled: true}).then((open) => {
+    const same = open.find((c) => c.url === url);
+    if (same) { return same.focus(); }
+    if (!open[0]) { return self.clients.openWindow(url); }
+    return open[0].navigate(url).then((c) => c && c.focus().catch(() => c), () => self.clients.openWindow(url));
+  });
+}
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  event.waitUntil(openPath((event.notification.data || {}).path));
 });
