@@ -80,12 +80,14 @@ def test_an_unknown_allergen_on_a_menu_is_refused(app):
 
 def test_a_party_takes_seats_and_portions_a_child_half(app):
     ids = elm_meal(app, capacity=10, portions=12, max_guests=3)
+    # The host alone: every word in its singular.
+    assert "Coming: 1 person, 1 adult and 0 children, 1 portion." in seen(signed_in(app, "Ada").get(ids["path"]))
     bruno = signed_in(app, "Bruno")
     assert sign_up(bruno, ids, adults=2, children=1).status_code == 303
     assert gathering_row(app, ids["gathering"]).seats_taken == 1 + 3
     assert meal_row(app, ids["gathering"]).halves_taken == 2 + 5
     page = seen(signed_in(app, "Ada").get(ids["path"]))
-    assert "Coming: 4 people, 3 adults and 1 children, 3.5 portions." in page
+    assert "Coming: 4 people, 3 adults and 1 child, 3.5 portions." in page
     assert "Portions left: 8.5 of 12" in page
     # Changing the party moves both counters.
     assert sign_up(bruno, ids, adults=1, children=0).status_code == 303

@@ -170,7 +170,7 @@ def test_a_cooked_meal_from_its_menu_to_split_costs_without_javascript(browser, 
     axe_on(diner, meal_path + "/costs")
 
     page.goto(gathering_path)
-    expect(page.locator("#meal")).to_contain_text("Coming: 3 people, 2 adults and 1 children, 2.5 portions.")
+    expect(page.locator("#meal")).to_contain_text("Coming: 3 people, 2 adults and 1 child, 2.5 portions.")
     page.get_by_role("button", name="Close sign-ups now").click()
     expect(page.locator("#meal")).to_contain_text("Sign-ups are closed.")
     page.goto(meal_path + "/costs")
