@@ -122,6 +122,7 @@ EXEMPT = {
     "auth.account": "the person's own account",
     "lending.mine": "the person's own things and loans, in circles they belong to (tested in test_lending)",
     "auth.set_time_zone": "the person's own account",
+    "auth.set_language": "the person's own account",
     "auth.change_password": "the person's own account",
     "auth.sign_out_everywhere": "the person's own account",
     "auth.delete_account": "the person's own account",
@@ -152,7 +153,6 @@ EXEMPT = {
                     "test_notify)",
     "notify.mark_read": "marks the signed-in person's own notices only",
     "notify.settings": "the person's own settings; lists only circles they belong to",
-    "notify.set_language": "the person's own account",
     "notify.unsubscribe": "a signed token mailed to the person, so it works without signing in; it names no "
                           "circle and changes only that person's settings (tested in test_notify)",
     "meals.dietary": "the person's own dietary needs, for every circle; shows nobody else's",

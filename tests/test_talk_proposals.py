@@ -13,6 +13,7 @@ from app.circles.models import Membership
 from app.extensions import db
 from app.gatherings.models import Gathering
 from app.talk.models import Elector, PollAnswer, PollOption, Position, Proposal
+from app.templating import day_words
 
 from .circles_helpers import add_member
 from .gatherings_helpers import count, digest_of, email, field_error, seen
@@ -192,7 +193,9 @@ def test_outcome_and_review_date(app):
         assert post(bruno, path, {"outcome": "Green it is. Dmitri buys the paint.", "review_on": review}
                     ).status_code == 303
         page = seen(bruno.get(f"/c/elm-street/proposals/{proposal}"))
-        assert "Green it is. Dmitri buys the paint." in page and f"We look at it again on {review}" in page
+        with app.test_request_context("/"):  # in words, as English says it: "Tue 29 Jun 2027"
+            review_words = day_words(dt.date.fromisoformat(review))
+        assert "Green it is. Dmitri buys the paint." in page and f"We look at it again on {review_words}" in page
         past = post(bruno, path, {"outcome": "x", "review_on": "2001-01-01"})
         assert past.status_code == 422 and field_error(past, "review_on")
 

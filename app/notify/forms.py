@@ -1,6 +1,5 @@
 """Notice forms: the settings page (its per-kind and per-circle choices are
-read beside the form, since the kinds come from the registry) and the
-language on the account page."""
+read beside the form, since the kinds come from the registry)."""
 
 from wtforms import SelectField
 
@@ -24,6 +23,3 @@ class TimesForm(Form):
     quiet_until = SelectField(_l("until"), coerce=int, choices=HOURS, validate_choice=False,
                               validators=[valid_hour])
 
-
-class LanguageForm(Form):
-    language = SelectField(_l("Language of the mail we send you"), validate_choice=True)
