@@ -76,7 +76,8 @@ def weekday_name(weekday: int) -> str:
 def date_tile(moment: dt.datetime) -> tuple[str, int, str]:
     """(weekday, day, month), abbreviated, for a list card's date tile."""
     days, months = _names(_language()[1])
-    return days[moment.weekday()], moment.day, months[moment.month]
+    # A tile has no room for the abbreviation's dot ("Do." and "Dez." read "DO 4 DEZ").
+    return days[moment.weekday()].rstrip("."), moment.day, months[moment.month].rstrip(".")
 
 
 def day_heading(day: dt.date) -> str:

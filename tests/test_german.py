@@ -168,7 +168,7 @@ def test_dates_and_numbers_in_german_words(app):
     with app.test_request_context("/", headers={"Accept-Language": DE}):
         assert templating.localtime(moment.replace(tzinfo=dt.timezone.utc), "UTC") == "Do., 5. Dez. 2030, 18:30"
         assert templating.day_heading(dt.date(2030, 12, 3)) == "Dienstag, 3. Dezember 2030"
-        assert templating.date_tile(moment) == ("Do.", 5, "Dez.")
+        assert templating.date_tile(moment) == ("Do", 5, "Dez")
         assert templating.weekday_names()[0] == ("Mo.", "Montag")
         assert templating.when(moment, moment + dt.timedelta(hours=2), "Europe/Berlin",
                                now=dt.datetime(2030, 12, 2, tzinfo=dt.timezone.utc)) == (
@@ -285,3 +285,38 @@ def test_the_calendar_feed_speaks_its_owners_language(app):
     for headers in ({}, {"Accept-Language": EN}):
         body = app.test_client().get(path, headers=headers).get_data(as_text=True)
         assert "X-WR-CALNAME:Meine Treffen" in body and "SUMMARY:Soup evening" in body
+
+
+# --- keeping German complete as words change ---------------------------------------------------
+
+def test_new_words_come_in_untranslated_and_fragments_fill_them(tmp_path):
+    """scripts/translations.py brings the German catalog up to date with the
+    template (a new word arrives untranslated, so the completeness check fails
+    until someone translates it), and --merge takes translations from a
+    fragment (.po) such as the other areas' helpers write."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("translations_script", ROOT / "scripts" / "translations.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+
+    template = _read(TEMPLATE)
+    template.add("A brand-new word", locations=[("templates/new.html", None)])
+    template.add(("%(num)s new thing", "%(num)s new things"), locations=[("app/new.py", None)], flags=["python-format"])
+    with (tmp_path / "messages.pot").open("wb") as out:
+        write_po(out, template)
+    catalog = tmp_path / "messages.po"
+    catalog.write_bytes(script.updated(GERMAN, (tmp_path / "messages.pot").read_bytes()))
+    assert untranslated(tmp_path / "messages.pot", catalog) == [
+        "A brand-new word", ("%(num)s new thing", "%(num)s new things")]
+
+    fragment = tmp_path / "de-new.po"
+    fragment.write_text('msgid "A brand-new word"\nmsgstr "Ein brandneues Wort"\n\n'
+                        'msgid "%(num)s new thing"\nmsgid_plural "%(num)s new things"\n'
+                        'msgstr[0] "%(num)s neues Ding"\nmsgstr[1] "%(num)s neue Dinge"\n\n'
+                        'msgid "Not a word of ours"\nmsgstr "Kein Wort von uns"\n', encoding="utf-8")
+    taken, unknown = script.merge_into(catalog, "de", [fragment])
+    assert (taken, unknown) == (2, ["Not a word of ours"])
+    assert untranslated(tmp_path / "messages.pot", catalog) == []
+    assert placeholder_problems(catalog) == []
+    assert _read(catalog, "de")["Sign in"].string == "Anmelden"  # the rest kept
