@@ -328,7 +328,7 @@ def _language_form(**kwargs) -> LanguageForm:
 @bp.route("/account/language", methods=["POST"])
 @login_required
 def set_language():
-    form = _language_form()
+    form = LanguageForm(browser=i18n.browser_language())
     if not form.validate_on_submit():
         return _account_page(422, language_form=form)
     with write_unit():
