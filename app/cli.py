@@ -36,6 +36,8 @@ DEMO_PEOPLE = [
     ("Gus Moreau", "A drill and a spirit level"),
     ("Hana Takahashi", "Baking for gatherings"),
 ]
+# Who reads Communitarium in German whatever their browser says (the others follow it).
+GERMAN_READERS = {"Hana Takahashi"}
 
 ELM_STREET = {
     "name": "Elm Street", "slug": "elm-street", "area": "Elm Street, numbers 1 to 40",
@@ -75,6 +77,8 @@ def _seed(scale: int, password_hash: str) -> list[tuple[str, str]]:
     for name, _offers in DEMO_PEOPLE:
         user = User(email=demo_email(name), display_name=name, password_hash=password_hash,
                     email_verified_at=utcnow(), time_zone="Europe/Berlin")
+        if name in GERMAN_READERS:  # chose Deutsch on the account page: pages and mail in German
+            user.language, user.language_follows_browser = "de", False
         db.session.add(user)
         people.append(user)
     db.session.flush()

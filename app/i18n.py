@@ -13,8 +13,9 @@ those once per process, in whatever language came first).
 
 The catalogs are the ``.po`` files under ``translations/``, compiled in memory
 the first time a language is used: there is no ``.mo`` to build or forget.
-The request's language comes from its Accept-Language header; a response that
-looked it up says so in ``Vary``.
+The request's language is the one a signed-in person chose on the account
+page; otherwise (signed out, or following the browser) the one its
+Accept-Language header prefers. A response that looked it up says so in ``Vary``.
 """
 
 from __future__ import annotations
@@ -71,15 +72,57 @@ def catalog(code: str) -> NullTranslations:
 
 def choose(accept) -> str:
     """The language of ours that an Accept-Language header prefers; English
-    when it prefers none. The pseudo-locale only when the header names it."""
-    offers = [code for code in languages() if code != PSEUDO]
-    if PSEUDO in languages() and any(_tag(value) == _tag(PSEUDO) and quality > 0 for value, quality in accept):
-        offers.append(PSEUDO)
-    return accept.best_match(offers, default=DEFAULT)
+    when it prefers none. The pseudo-locale only when the header names it.
+
+    A language the browser names with a region ("de-DE") is ours in its plain
+    form ("de"), at the quality the browser gave it: "de-DE, en;q=0.5" is
+    German. (Werkzeug's best_match would take the exact "en" first.)"""
+    offers = {_tag(code): code for code in languages() if code != PSEUDO}
+    best, best_quality = DEFAULT, 0.0
+    for value, quality in accept:  # highest quality first, as the header orders them
+        if quality <= best_quality:
+            continue
+        tag = _tag(value)
+        if tag == _tag(PSEUDO) and PSEUDO in languages():
+            best, best_quality = PSEUDO, quality
+        elif tag in offers or tag.split("-")[0] in offers:
+            best, best_quality = offers.get(tag) or offers[tag.split("-")[0]], quality
+    return best
 
 
 def _tag(code: str) -> str:
     return code.replace("_", "-").lower()
+
+
+def browser_language() -> str:
+    """The language the request's browser prefers (Accept-Language)."""
+    return choose(request.accept_languages)
+
+
+def chosen_language(user) -> str | None:
+    """The language a person chose on the account page; None while they
+    follow the browser (or chose one we no longer have)."""
+    try:
+        if user is None or not getattr(user, "is_authenticated", False) or user.language_follows_browser:
+            return None
+        code = user.language
+    except Exception:  # an error page after a failed unit: its session cannot load them now
+        from sqlalchemy import inspect
+        loaded = inspect(user).dict
+        if loaded.get("language_follows_browser", True):
+            return None
+        code = loaded.get("language")
+    return code if code in languages() else None
+
+
+def _person() -> object | None:
+    """The signed-in person of the request, if any (loading them once is
+    Flask-Login's own work: the page needs them anyway)."""
+    from flask_login import current_user
+    try:
+        return current_user._get_current_object()
+    except Exception:  # no login manager (a bare app), or no user to load
+        return None
 
 
 def _language() -> tuple:
@@ -87,7 +130,9 @@ def _language() -> tuple:
     if found is None:
         if not has_request_context():
             return catalog(DEFAULT), DEFAULT
-        code = choose(request.accept_languages)
+        # English while the person is looked up: loading them may say something.
+        _request_language.set((catalog(DEFAULT), DEFAULT))
+        code = chosen_language(_person()) or browser_language()
         found = (catalog(code), code)
         _request_language.set(found)
     return found
@@ -189,8 +234,12 @@ def template_npgettext(eval_ctx: EvalContext, context: str, singular: str, plura
 
 
 def _forget_language(_error=None) -> None:
-    """When a request ends: the next one looks its language up again."""
+    """When a request ends (or the person just chose another language): the
+    next word looks the language up again."""
     _request_language.set(None)
+
+
+forget_language = _forget_language
 
 
 def _vary_on_language(response: Response) -> Response:

@@ -37,6 +37,38 @@ def _wide_names(locale: str) -> tuple[dict, dict]:
     return (dict(babel_locale.days["format"]["wide"]), dict(babel_locale.months["format"]["wide"]))
 
 
+# The order and punctuation of a date, from the locale's CLDR data ("E d MMM"
+# in British English, "E, d. MMM" in German), turned once into %-formats: Babel
+# formatting each date costs more than the rest of a list row. English reads as
+# en_GB does ("Thu 4 Dec"), as it always has here.
+_PATTERN_LOCALES = {"en": "en_GB", i18n.PSEUDO: "en_GB"}
+
+
+@lru_cache(maxsize=16)
+def _patterns(locale: str) -> tuple[str, str]:
+    """(short, long) date formats with %(E)s/%(EEEE)s, %(d)s, %(MMM)s/%(MMMM)s:
+    "Thu 4 Dec" / "Thursday 4 December", "Do., 4. Dez." / "Donnerstag, 4. Dezember"."""
+    from babel.dates import parse_pattern
+    try:
+        babel_locale = Locale.parse(_PATTERN_LOCALES.get(locale, locale))
+    except UnknownLocaleError:
+        babel_locale = Locale.parse("en_GB")
+    short = babel_locale.datetime_skeletons["MMMEd"].pattern
+    wide = short.replace("MMM", "MMMM").replace("E", "EEEE")
+    return parse_pattern(short).format, parse_pattern(wide).format
+
+
+def day_words(day: dt.date, with_year: bool | None = None) -> str:
+    """A day in words people use: "Thu 4 Dec" ("Do., 4. Dez."), with the year
+    when it is not this year's (or when asked)."""
+    code = _language()[1]
+    days, months = _names(code)
+    text = _patterns(code)[0] % {"E": days[day.weekday()], "d": day.day, "MMM": months[day.month]}
+    if with_year or (with_year is None and day.year != dt.date.today().year):
+        text += f" {day.year}"
+    return text
+
+
 def weekday_name(weekday: int) -> str:
     return _wide_names(_language()[1])[0][weekday]
 
@@ -44,21 +76,22 @@ def weekday_name(weekday: int) -> str:
 def date_tile(moment: dt.datetime) -> tuple[str, int, str]:
     """(weekday, day, month), abbreviated, for a list card's date tile."""
     days, months = _names(_language()[1])
-    return days[moment.weekday()], moment.day, months[moment.month]
+    # A tile has no room for the abbreviation's dot ("Do." and "Dez." read "DO 4 DEZ").
+    return days[moment.weekday()].rstrip("."), moment.day, months[moment.month].rstrip(".")
 
 
 def day_heading(day: dt.date) -> str:
     """"Tuesday 1 December" (and the year when it is not this one): a list's date heading."""
-    days, months = _wide_names(_language()[1])
+    code = _language()[1]
+    days, months = _wide_names(code)
     year = f" {day.year}" if day.year != dt.date.today().year else ""
-    return f"{days[day.weekday()]} {day.day} {months[day.month]}{year}"
+    return _patterns(code)[1] % {"EEEE": days[day.weekday()], "d": day.day, "MMMM": months[day.month]} + year
 
 
-def day_words(day: dt.date) -> str:
-    """"Thu 4 Dec" (and the year when it is not this one): a loan's days, a review date."""
-    days, months = _names(_language()[1])
-    year = f" {day.year}" if day.year != dt.date.today().year else ""
-    return f"{days[day.weekday()]} {day.day} {months[day.month]}{year}"
+def weekday_names() -> list[tuple[str, str]]:
+    """(abbreviated, full) weekday names, Monday first: a calendar's column heads."""
+    code = _language()[1]
+    return [(_names(code)[0][i], _wide_names(code)[0][i]) for i in range(7)]
 
 
 def month_heading(day: dt.date) -> str:
@@ -92,10 +125,8 @@ def frame() -> dict:
 
 
 def _format(moment: dt.datetime, with_year: bool = True) -> str:
-    """"Thu 4 Dec 2026, 18:30" in the current locale's words."""
-    days, months = _names(_language()[1])
-    year = f" {moment.year}" if with_year else ""
-    return f"{days[moment.weekday()]} {moment.day} {months[moment.month]}{year}, {moment:%H:%M}"
+    """"Thu 4 Dec 2026, 18:30" ("Do., 4. Dez. 2026, 18:30") in the current locale's words."""
+    return f"{day_words(moment, with_year=with_year)}, {moment:%H:%M}"
 
 
 def localtime(value: dt.datetime | None, zone: str | None) -> str:
@@ -171,7 +202,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["qr_svg"] = qr_svg
     app.jinja_env.globals["date_tile"] = date_tile
     app.jinja_env.globals["day_heading"] = day_heading
-    app.jinja_env.filters["day_words"] = day_words
+    app.jinja_env.globals["day_words"] = day_words
+    app.jinja_env.globals["weekday_names"] = weekday_names
     app.jinja_env.globals["month_heading"] = month_heading
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.add_extension("jinja2.ext.do")

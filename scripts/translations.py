@@ -1,7 +1,9 @@
-"""Extract the words to translate, and make the pseudo-locale from them.
+"""Extract the words to translate, make the pseudo-locale from them, and
+bring every language's catalog up to date with them.
 
-    .venv/bin/python scripts/translations.py          # write translations/messages.pot and en_XA
-    .venv/bin/python scripts/translations.py --check  # exit 1 if either is out of date (a test runs this)
+    .venv/bin/python scripts/translations.py          # write messages.pot, en_XA, and update de (and any other)
+    .venv/bin/python scripts/translations.py --check  # exit 1 if any is out of date (a test runs this)
+    .venv/bin/python scripts/translations.py --merge de words.po ...  # take translations from .po files
 
 The same as ``pybabel extract -F babel.cfg -k _l -k N_ --add-location=file
 -o translations/messages.pot .`` (``_``, ``ngettext`` and ``N_`` are among
@@ -72,6 +74,57 @@ def pseudo_catalog(template: bytes) -> bytes:
     return out.getvalue()
 
 
+def languages() -> list[Path]:
+    """The catalog of every real language (not the pseudo-locale, which is made)."""
+    return sorted(p for p in (ROOT / "translations").glob("*/LC_MESSAGES/messages.po") if p != PSEUDO)
+
+
+def _code(path: Path) -> str:
+    return path.parent.parent.name
+
+
+def updated(path: Path, template: bytes) -> bytes:
+    """A language's catalog with the template's words: as ``pybabel update``."""
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=_code(path))
+    catalog.update(read_po(io.BytesIO(template)), update_creation_date=False)
+    out = io.BytesIO()
+    write_po(out, catalog, width=120, include_previous=False, ignore_obsolete=True)
+    return out.getvalue()
+
+
+def merge(code: str, fragments: list[str]) -> int:
+    """Take the translations of the fragments' words into a language's catalog."""
+    path = ROOT / "translations" / code / "LC_MESSAGES" / "messages.po"
+    taken, unknown = merge_into(path, code, fragments)
+    print(f"{path.relative_to(ROOT)}: {taken} translations taken")
+    for msgid in unknown:
+        print(f"  not in the catalog (run scripts/translations.py first?): {msgid!r}", file=sys.stderr)
+    return 0
+
+
+def merge_into(path: Path, code: str, fragments: list) -> tuple[int, list]:
+    """(how many translations were taken, the fragments' words the catalog does not have)."""
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=code)
+    taken, unknown = 0, []
+    for fragment in fragments:
+        with open(fragment, "rb") as po:
+            for message in read_po(po, locale=code):
+                if not message.id or not message.string or (message.pluralizable and not all(message.string)):
+                    continue
+                found = catalog.get(message.id, message.context)
+                if found is None:
+                    unknown.append(message.id)
+                    continue
+                found.string, found.flags = message.string, found.flags - {"fuzzy"}
+                taken += 1
+    out = io.BytesIO()
+    write_po(out, catalog, width=120, include_previous=False, ignore_obsolete=True)
+    path.write_bytes(out.getvalue())
+    return taken, unknown
+
+
 def _same(a: bytes, b: bytes) -> bool:
     """The same messages, translations and places: dates, Babel's version and
     line wrapping change from run to run without anything worth committing."""
@@ -83,8 +136,11 @@ def _same(a: bytes, b: bytes) -> bool:
 
 def main(argv: list[str]) -> int:
     os.chdir(ROOT)  # so the template names files as app/..., templates/...
+    if argv[:1] == ["--merge"]:
+        return merge(argv[1], argv[2:])
     template = extract()
     wanted = {TEMPLATE: template, PSEUDO: pseudo_catalog(template)}
+    wanted |= {path: updated(path, template) for path in languages()}
     stale = [path for path, content in wanted.items() if not path.exists() or not _same(path.read_bytes(), content)]
     if "--check" in argv:
         for path in stale:

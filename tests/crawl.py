@@ -32,11 +32,14 @@ class Page:
 
 
 def fetch(base_url: str, path: str, cookie: str | None = None, encodings: str = "br, gzip",
-          form: dict | None = None) -> Page:
-    """GET ``path``; with ``form``, POST it as a browser sends a form."""
+          form: dict | None = None, language: str | None = None) -> Page:
+    """GET ``path`` as a browser gets it (in ``language``, an Accept-Language header, if given);
+    with ``form``, POST it as a browser sends a form."""
     parts = urlsplit(base_url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     headers = {"Accept-Encoding": encodings, "Accept": "text/html"}
+    if language:
+        headers["Accept-Language"] = language
     if cookie:
         headers["Cookie"] = f"session={cookie}"
     if form is None:
@@ -73,12 +76,13 @@ def endpoint_of(url_map: Map, path: str) -> str | None:
     return endpoint
 
 
-def crawl(base_url: str, cookie: str | None, url_map: Map, start: str = "/", limit: int = 400) -> list[Page]:
-    """Every page reachable by links from ``start``, each fetched once."""
+def crawl(base_url: str, cookie: str | None, url_map: Map, start: str = "/", limit: int = 400,
+          language: str | None = None) -> list[Page]:
+    """Every page reachable by links from ``start``, each fetched once (in ``language``, if given)."""
     seen, pages, queue = {start}, [], deque([start])
     while queue and len(pages) < limit:
         path = queue.popleft()
-        page = fetch(base_url, path, cookie)
+        page = fetch(base_url, path, cookie, language=language)
         page.endpoint = endpoint_of(url_map, path) or ""
         pages.append(page)
         if page.status != 200 or "text/html" not in page.headers.get("Content-Type", ""):

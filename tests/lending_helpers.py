@@ -29,6 +29,13 @@ def day(app, n: int) -> str:
     return (today(app) + dt.timedelta(days=n)).isoformat()
 
 
+def day_in_words(app, n: int) -> str:
+    """The day as an English page says it ("Sun 13 Dec")."""
+    from app.templating import day_words
+    with app.test_request_context("/"):
+        return day_words(today(app) + dt.timedelta(days=n))
+
+
 def user(name: str) -> User:
     return db.session.scalar(select(User).where(User.email == email(name)))
 

@@ -132,6 +132,7 @@ EXEMPT = {
     "auth.account": "the person's own account",
     "lending.mine": "the person's own things and loans, in circles they belong to (tested in test_lending)",
     "auth.set_time_zone": "the person's own account",
+    "auth.set_language": "the person's own account",
     "auth.change_password": "the person's own account",
     "auth.sign_out_everywhere": "the person's own account",
     "auth.delete_account": "the person's own account",
@@ -162,7 +163,6 @@ EXEMPT = {
                     "test_notify)",
     "notify.mark_read": "marks the signed-in person's own notices only",
     "notify.settings": "the person's own settings; lists only circles they belong to",
-    "notify.set_language": "the person's own account",
     "notify.add_device": "subscribes the signed-in person's own device to their pushes; shows their devices only",
     "notify.remove_device": "removes one of the signed-in person's own devices (another's id changes nothing)",
     "notify.unsubscribe": "a signed token mailed to the person, so it works without signing in; it names no "

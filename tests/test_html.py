@@ -142,7 +142,7 @@ def _collect(app, mailbox, pages: Pages) -> None:
         "time_zone": "Nowhere/Special"}), 422)
     pages.add("invalid-forms", "notice settings", post(verified, "/notices/settings", {
         "digest_hour": "99", "quiet_from": "x", "quiet_until": "8"}), 422)
-    pages.add("invalid-forms", "mail language", post(verified, "/notices/language", {"language": "xx"}), 422)
+    pages.add("invalid-forms", "language", post(verified, "/auth/account/language", {"language": "xx"}), 422)
     pages.add("invalid-forms", "unsubscribe forged", anonymous.get("/unsubscribe/forged.token"), 400)
 
     # Links from mail, with a real token and a made-up one.

@@ -174,8 +174,9 @@ def test_a_cache_keyed_without_the_language_is_caught(make_app, street):
 # --- choosing the language ----------------------------------------------------------------
 
 @pytest.mark.parametrize(("header", "language"), [
-    ("en-XA", "en_XA"), ("en-xa", "en_XA"), ("en_XA", "en_XA"), ("de-DE, en-XA;q=0.5", "en_XA"),
-    ("en-XA;q=0.5, en", "en"), ("en-US,en;q=0.9", "en"), ("de-DE", "en"), ("*", "en"), ("", "en"),
+    ("en-XA", "en_XA"), ("en-xa", "en_XA"), ("en_XA", "en_XA"), ("fr-FR, en-XA;q=0.5", "en_XA"),
+    ("en-XA;q=0.5, en", "en"), ("en-US,en;q=0.9", "en"), ("de-DE", "de"), ("de-DE, en-XA;q=0.5", "de"),
+    ("fr-FR", "en"), ("*", "en"), ("", "en"),
     ("en-XA;q=0", "en"), ("xx-YY, *;q=0.1", "en"),
 ])
 def test_the_pseudo_locale_only_when_named(app, header, language):

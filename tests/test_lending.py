@@ -15,7 +15,7 @@ from app.lending.models import Reservation, Thing
 
 from .gatherings_helpers import make_gathering, subjects
 from .helpers import post
-from .lending_helpers import act, ask, day, error_at, library, reservation, reserve, seen, signed_in, user
+from .lending_helpers import act, ask, day, day_in_words, error_at, library, reservation, reserve, seen, signed_in, user
 
 
 def count_reservations(app, *where) -> int:
@@ -154,7 +154,7 @@ def test_taken_dates_are_refused_with_the_next_free_ones(app):
     response = ask(bruno, ids["thing_path"], day(app, 3), day(app, 4))
     assert response.status_code == 422
     message = error_at(response, "start_date")
-    assert f"The next free dates: {day(app, 6)} to {day(app, 7)}." in message, message
+    assert f"The next free dates: {day_in_words(app, 6)} to {day_in_words(app, 7)}." in message, message
     # Who has it is not said.
     assert "Chiara" not in response.get_data(as_text=True)
     # The buffer counts: a loan ending the day before also blocks its own buffer.

@@ -337,9 +337,9 @@ def test_mail_is_written_in_the_recipients_language(app, mailbox):
 def test_the_language_is_kept_from_sign_up_and_changed_on_the_account_page(app, mailbox):
     ids = _crowd(app)
     bruno = signed_in(app, "Bruno")
-    assert "Language of the mail we send you" in seen(bruno.get("/auth/account"))
-    assert post(bruno, "/notices/language", {"language": "en"}).status_code == 303
-    assert post(bruno, "/notices/language", {"language": "xx"}).status_code == 422
+    assert "Pages and the mail we send you come in this language." in seen(bruno.get("/auth/account"))
+    assert post(bruno, "/auth/account/language", {"language": "en"}).status_code == 303
+    assert post(bruno, "/auth/account/language", {"language": "xx"}).status_code == 422
     with app.app_context():
         assert db.session.get(User, ids["Bruno"]).language == "en"
 

@@ -13,6 +13,7 @@ from app.circles.models import Membership
 from app.extensions import db
 from app.gatherings.models import Gathering
 from app.talk.models import Elector, PollAnswer, PollOption, Position, Proposal
+from app.templating import day_words
 
 from .circles_helpers import add_member
 from .gatherings_helpers import count, digest_of, email, field_error, seen

@@ -146,16 +146,28 @@ def unchanged(user_id: int, checked_hash: str | None) -> User:
     return user
 
 
-def sign_in(user_id: int, checked_hash: str, new_hash: str | None = None, remember: bool = False) -> User:
+def sign_in(user_id: int, checked_hash: str, new_hash: str | None = None, remember: bool = False,
+            browser_language: str | None = None) -> User:
     """Start a session for an account whose password was checked before the unit.
+    A person who follows their browser's language gets mail in the one it asks
+    for now.
 
     :raise Changed: the account changed while the password was checked.
     """
     user = unchanged(user_id, checked_hash)
     if new_hash:
         user.password_hash = new_hash
+    if browser_language and user.language_follows_browser:
+        user.language = browser_language
     start_session(user, remember=remember)
     return user
+
+
+def choose_language(user: User, choice: str, browser_language: str) -> None:
+    """The account page's choice: a language (pages and mail in it), or
+    "browser" (pages follow the browser; mail in the language it asks for now)."""
+    user.language_follows_browser = choice == "browser"
+    user.language = browser_language if user.language_follows_browser else choice
 
 
 # --- mailed tokens ---------------------------------------------------------

@@ -73,6 +73,24 @@ class ConfirmPasswordForm(Form):
     password = PasswordField(_l("Your password"), validators=[InputRequired(_l("Please give your password."))])
 
 
+# Each language in its own words: someone who cannot read the page can still find theirs.
+LANGUAGE_NAMES = {"en": "English", "de": "Deutsch"}
+FOLLOW_BROWSER = "browser"
+
+
+class LanguageForm(Form):
+    """Pages and mail in a language the person chose, or in the browser's."""
+
+    language = SelectField(_l("Language"), validate_choice=True)
+
+    def __init__(self, *args, browser: str = "en", **kwargs):
+        super().__init__(*args, **kwargs)
+        from ..i18n import PSEUDO, _, languages
+        self.language.choices = [(FOLLOW_BROWSER, _("Follow my browser (now %(language)s)",
+                                                   language=LANGUAGE_NAMES.get(browser, browser)))] + [
+            (code, LANGUAGE_NAMES.get(code, code)) for code in languages() if code != PSEUDO]
+
+
 class NameForm(Form):
     display_name = StringField(_l("Your name, as neighbours know you"), filters=[strip], validators=DISPLAY_NAME)
 

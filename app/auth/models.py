@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
@@ -22,8 +22,13 @@ class User(UserMixin, db.Model):
     display_name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str | None] = mapped_column(String(200))
     time_zone: Mapped[str | None] = mapped_column(String(64))
-    # The language mail is written in (a catalog name, "en"); from Accept-Language at sign-up.
+    # The language we speak to the person in (a catalog name, "en", "de"): their
+    # mail always, their pages when they chose it on the account page. Taken from
+    # Accept-Language at sign-up, and at each sign-in while they follow the browser.
     language: Mapped[str | None] = mapped_column(String(16))
+    # True: pages follow the browser's Accept-Language (and mail the language it
+    # last asked for); False: the person chose ``language`` for both.
+    language_follows_browser: Mapped[bool] = mapped_column(default=True, server_default=true())
     email_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

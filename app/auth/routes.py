@@ -9,13 +9,14 @@ from ..database import write_unit
 from ..extensions import db, limiter, login_manager
 from ..forms import PlainForm, form_page, show_error
 from ..htmx import is_partial_request
+from .. import i18n
 from ..i18n import _
 from ..limits import client_key, configured
 from ..links import safe_next
 from . import bp, domain, passwords
 from .access import email_key
-from .forms import (ChangeEmailForm, ChangePasswordForm, ConfirmPasswordForm, LoginForm, NameForm, NewPasswordForm,
-                    RegisterForm, ResetRequestForm, TimeZoneForm)
+from .forms import (FOLLOW_BROWSER, LANGUAGE_NAMES, ChangeEmailForm, ChangePasswordForm, ConfirmPasswordForm,
+                    LanguageForm, LoginForm, NameForm, NewPasswordForm, RegisterForm, ResetRequestForm, TimeZoneForm)
 from .models import User
 
 
@@ -92,7 +93,8 @@ def login():
         return form_page("auth/login.html", form, next_url=next_url)
     try:
         with write_unit():
-            user = domain.sign_in(*checked, remember=form.remember.data)
+            user = domain.sign_in(*checked, remember=form.remember.data,
+                                  browser_language=i18n.browser_language())
             landing = domain.arrive(user, next_url)
     except domain.Changed as error:
         show_error(form, error)
@@ -193,6 +195,8 @@ def _account_page(status: int = 200, **forms):
     forms.setdefault("name_form", NameForm(formdata=None, display_name=current_user.display_name))
     forms.setdefault("email_form", ChangeEmailForm(formdata=None))
     forms.setdefault("tz_form", TimeZoneForm(time_zone=current_user.time_zone))
+    forms.setdefault("language_form", _language_form(
+        language=FOLLOW_BROWSER if current_user.language_follows_browser else current_user.language))
     forms.setdefault("plain_form", PlainForm())
     return render_template("auth/account.html", notices=areas().notice_kinds.values(), **forms), status
 
@@ -315,6 +319,25 @@ def undo_email_change(token: str):
     response = redirect(url_for("auth.login"), 303)
     response.headers["Clear-Site-Data"] = '"cache"'
     return response
+
+
+def _language_form(**kwargs) -> LanguageForm:
+    return LanguageForm(browser=i18n.browser_language(), **kwargs)
+
+
+@bp.route("/account/language", methods=["POST"])
+@login_required
+def set_language():
+    form = LanguageForm(browser=i18n.browser_language())
+    if not form.validate_on_submit():
+        return _account_page(422, language_form=form)
+    with write_unit():
+        domain.choose_language(current_user, form.language.data, i18n.browser_language())
+    i18n.forget_language()  # the rest of this request, the message too, in the new language
+    flash(_("Pages and mail now come in %(language)s.", language=LANGUAGE_NAMES.get(
+        current_user.language, current_user.language)) if form.language.data != FOLLOW_BROWSER else
+          _("Pages now follow your browser's language; mail comes in the one it asked for last."), "success")
+    return redirect(url_for("auth.account"), 303)
 
 
 @bp.route("/account/time-zone", methods=["POST"])

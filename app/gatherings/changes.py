@@ -11,7 +11,7 @@ from ..auth.models import User
 from ..circles import domain as circles
 from ..extensions import db
 from ..database import utcnow
-from ..i18n import _
+from ..i18n import N_, _
 from ..links import external_url
 from ..mail import queue_mail
 from ..notify import notify
@@ -21,6 +21,8 @@ from .models import Answer, Change, Cohost, Gathering
 # Which edited fields are a change that matters, and of what kind.
 MATTERS = {"starts_local": "time", "ends_local": "time", "time_zone": "time", "place": "place",
            "online_url": "place", "status": "status"}
+# What a change mail names, in the reader's words (the templates translate them).
+MATTER_WORDS = (N_("time"), N_("place"), N_("status"))
 
 
 def record(gathering: Gathering, kind: str, answer: Answer | None = None, actor: User | None = None,

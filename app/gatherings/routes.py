@@ -17,7 +17,7 @@ from ..database import utcnow, write_unit
 from ..extensions import db, limiter
 from ..forms import PlainForm, form_page, int_arg, show_error
 from ..htmx import is_partial_request
-from ..i18n import _, ngettext
+from ..i18n import _, ngettext, speaking
 from ..limits import client_key, configured
 from ..links import external_url
 from . import bp, domain, feeds, guests, queries, seats, series, slots
@@ -500,9 +500,12 @@ def feed(token):
     found = feeds.feed_by_token(token)
     if found is None:
         abort(404)
-    name = (db.session.get(Circle, found.circle_id).name if found.circle_id
-            else _("My gatherings"))
-    return _calendar_response(feeds.feed_gatherings(found), name, "communitarium.ics", feeds.feed_entries(found))
+    # A calendar app fetches it, with no language of its own: the feed speaks its owner's.
+    with speaking(db.session.get(User, found.user_id).language):
+        name = (db.session.get(Circle, found.circle_id).name if found.circle_id
+                else _("My gatherings"))
+        return _calendar_response(feeds.feed_gatherings(found), name, "communitarium.ics",
+                                  feeds.feed_entries(found))
 
 
 # --- guests from outside the circle -----------------------------------------------------

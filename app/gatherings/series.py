@@ -14,7 +14,7 @@ from ..circles.models import Circle, Membership
 from ..database import utcnow
 from ..extensions import db
 from ..i18n import N_, _
-from ..templating import weekday_name
+from ..templating import day_words, weekday_name
 from ..zones import local_of, localize
 from .domain import check_capacity, check_link, check_times, create_gathering, update_gathering
 from .errors import GatheringError
@@ -165,7 +165,7 @@ def edit_series(series: Series, actor: User, membership: Membership | None, **va
     for gathering in to_change:
         if capacity is not None and capacity + gathering.extra_seats < gathering.seats_taken:
             raise GatheringError(_("%(n)s seats are already taken on %(date)s: the capacity cannot be lower.",
-                                   n=gathering.seats_taken, date=gathering.starts_local.strftime("%d %b")),
+                                   n=gathering.seats_taken, date=day_words(gathering.starts_local)),
                                  "capacity")
     for key in ("title", "place", "online_url", "capacity", "max_guests", "needs_approval"):
         if key in values:

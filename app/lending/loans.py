@@ -23,6 +23,7 @@ from ..database import lock, utcnow
 from ..extensions import db
 from ..i18n import _
 from ..links import external_url
+from ..templating import day_words
 from ..notify import notify
 from . import things, waitlist
 from .errors import LendingError
@@ -69,7 +70,7 @@ def _taken_message(thing: Thing, start: dt.date, end: dt.date, except_id: int | 
     if free is None:
         return _("Those dates are not free.")
     return _("Those dates are not free. The next free dates: %(start)s to %(end)s.",
-             start=free.isoformat(), end=(free + dt.timedelta(days=days - 1)).isoformat())
+             start=day_words(free), end=day_words(free + dt.timedelta(days=days - 1)))
 
 
 def block(reservation: Reservation, thing: Thing, start: dt.date, end: dt.date, buffer: int,
@@ -219,7 +220,7 @@ def pick_up(reservation_id: int, actor: User, note: str = "", today: dt.date | N
         raise LendingError(_("Only an accepted reservation can be picked up."))
     today = today or things.today_in(thing.circle)
     if today < reservation.start_date:
-        raise LendingError(_("The loan begins on %(day)s.", day=reservation.start_date.isoformat()), "note")
+        raise LendingError(_("The loan begins on %(day)s.", day=day_words(reservation.start_date)), "note")
     reservation.status, reservation.picked_up_at, reservation.pickup_note = "out", utcnow(), note
     return reservation
 
@@ -266,7 +267,7 @@ def extend(reservation_id: int, actor: User, new_end: dt.date | None) -> Reserva
     if new_end is None:
         raise LendingError(_("Choose the new last day."), "end_date")
     if new_end <= reservation.end_date:
-        raise LendingError(_("Choose a day after %(day)s.", day=reservation.end_date.isoformat()), "end_date")
+        raise LendingError(_("Choose a day after %(day)s.", day=day_words(reservation.end_date)), "end_date")
     if (new_end - reservation.start_date).days + 1 > thing.max_loan_days:
         raise LendingError(_("The longest loan of this thing is %(days)s days.", days=thing.max_loan_days),
                            "end_date")

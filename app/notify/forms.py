@@ -1,6 +1,5 @@
 """Notice forms: the settings page (its per-kind and per-circle choices are
-read beside the form, since the kinds come from the registry) and the
-language on the account page."""
+read beside the form, since the kinds come from the registry)."""
 
 from wtforms import SelectField, StringField
 
@@ -23,10 +22,6 @@ class TimesForm(Form):
                              validators=[valid_hour])
     quiet_until = SelectField(_l("until"), coerce=int, choices=HOURS, validate_choice=False,
                               validators=[valid_hour])
-
-
-class LanguageForm(Form):
-    language = SelectField(_l("Language of the mail we send you"), validate_choice=True)
 
 
 class DeviceForm(Form):

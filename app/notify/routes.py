@@ -1,5 +1,6 @@
-"""The inbox, the settings page, the language on the account page, and the
-one-click unsubscribe link of every notice mail."""
+"""The inbox, the settings page, the way to it on the account page, and the
+one-click unsubscribe link of every notice mail (the language of pages and
+mail is chosen on the account page itself: app/auth)."""
 
 from __future__ import annotations
 
@@ -7,20 +8,15 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..areas import areas
-from ..auth.models import User
 from ..database import write_unit
 from ..errors import RuleError
 from ..extensions import csrf, db
-from ..forms import PlainForm, form_page, int_arg
-from ..i18n import _, languages
+from ..forms import PlainForm, int_arg
+from ..i18n import _
 from ..htmx import is_partial_request
 from . import bp, domain, push
-from .forms import DeviceForm, LanguageForm, TimesForm
+from .forms import DeviceForm, TimesForm
 from .models import CHANNELS, CircleNoticeSetting, NoticePrefs, NoticeSetting
-
-LANGUAGE_NAMES = {"en": "English", "en_XA": "[Ëñĝļîšĥ]", "de": "Deutsch", "fr": "Français", "es": "Español",
-                  "nl": "Nederlands", "it": "Italiano", "pt": "Português"}
-
 
 def channel_names() -> dict[str, str]:
     return {"now": _("Right away"), "digest": _("In the daily digest"), "inbox": _("Only in my inbox"),
@@ -171,33 +167,13 @@ def remove_device(device_id):
     return redirect(url_for("notify.settings") + "#devices", 303)
 
 
-def language_choices() -> list[tuple[str, str]]:
-    return [(code, LANGUAGE_NAMES.get(code, code)) for code in languages()]
-
-
 def account_panel(user=None, **_context):
-    form = LanguageForm(formdata=None)
-    form.language.choices = language_choices()
-    form.language.data = user.language or "en"
-    return render_template("notify/account_panel.html", form=form)
+    return render_template("notify/account_panel.html")
 
 
 def home_panel(user=None, **_context):
     """A way to the inbox on the home page: a plain "new" when something is unread, never a count."""
     return render_template("notify/home_panel.html", new=domain.has_new(user))
-
-
-@bp.route("/notices/language", methods=["POST"])
-@login_required
-def set_language():
-    form = LanguageForm()
-    form.language.choices = language_choices()
-    if not form.validate():
-        return form_page("notify/language.html", form)
-    with write_unit():
-        db.session.get(User, current_user.id).language = form.language.data
-    flash(_("Mail will come in the language you chose."))
-    return redirect(url_for("auth.account"), 303)
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])

@@ -13,11 +13,11 @@ from limits import parse
 
 from ..circles.access import circle_page
 from ..database import utcnow, write_unit
+from ..templating import day_words
 from ..extensions import db, limiter
 from ..forms import PlainForm, form_page, int_arg, show_error
 from ..htmx import is_partial_request
 from ..i18n import _
-from ..templating import when
 from . import bp, domain, panels, queries, rules
 from .domain import TalkError
 from .forms import DiscussionForm, OutcomeForm, PollGatheringForm, PositionForm, ProposalForm, ReplyForm
@@ -333,9 +333,8 @@ def _proposal_context(circle, membership, proposal, **forms) -> dict:
         chosen = result.chosen if result else None
         context["gathering_form"] = forms.get("gathering_form") or PollGatheringForm(
             formdata=None, option=chosen, title=proposal.title)
-        context["gathering_form"].option.choices = [
-            (o.id, when(o.starts_local, o.starts_local + context["duration"], circle.time_zone, relative=False))
-            for o in options]
+        context["gathering_form"].option.choices = [(o.id, f"{day_words(o.starts_local)}, {o.starts_local:%H:%M}")
+                                                    for o in options]
     else:
         mine = queries.my_position(proposal, current_user)
         context |= {"mine": mine, "positions": queries.positions(proposal) if shown else [],

@@ -76,6 +76,9 @@ class Site:
     cookie: str  # Ada's minted session
     signed_in: list[Page] = field(default_factory=list, repr=False)
     signed_out: list[Page] = field(default_factory=list, repr=False)
+    # The same site as a German browser reads it (Accept-Language: de): at
+    # scale 1 crawled in full; at scale 10 the English crawl's page of each route.
+    german: list[tuple[str, Page]] = field(default_factory=list, repr=False)
 
     @property
     def base_url(self) -> str:
@@ -94,15 +97,30 @@ class Site:
                 + [("signed out", p) for p in one_per_route(self.signed_out)])
 
 
-def _crawl_signed_out(base_url: str, url_map) -> list[Page]:
-    pages = crawl(base_url, None, url_map, start="/")
+GERMAN = "de-DE,de;q=0.9,en;q=0.5"
+
+
+def _crawl_signed_out(base_url: str, url_map, language: str | None = None) -> list[Page]:
+    pages = crawl(base_url, None, url_map, start="/", language=language)
     seen = {p.url for p in pages}
     for path in SIGNED_OUT:
         if path not in seen:
-            page = fetch(base_url, path)
+            page = fetch(base_url, path, language=language)
             page.endpoint = endpoint_of(url_map, path) or ""
             pages.append(page)
     return pages
+
+
+def _in_german(site: Site, url_map) -> list[tuple[str, Page]]:
+    if site.scale == 1:
+        return ([("Ada", p) for p in crawl(site.base_url, site.cookie, url_map, language=GERMAN)]
+                + [("signed out", p) for p in _crawl_signed_out(site.base_url, url_map, GERMAN)])
+    found = []
+    for who, english in site.one_per_route():
+        page = fetch(site.base_url, english.url, site.cookie if who == "Ada" else None, language=GERMAN)
+        page.endpoint = english.endpoint
+        found.append((who, page))
+    return found
 
 
 def _start(database_factory, tmp_path_factory, scale: int) -> Site:
@@ -120,6 +138,7 @@ def _start(database_factory, tmp_path_factory, scale: int) -> Site:
 def _crawl(site: Site, url_map) -> Site:
     site.signed_in = crawl(site.base_url, site.cookie, url_map)
     site.signed_out = _crawl_signed_out(site.base_url, url_map)
+    site.german = _in_german(site, url_map)
     return site
 
 
