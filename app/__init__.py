@@ -31,11 +31,14 @@ def create_app(config: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO)
 
     _init_extensions(app)
-    from . import areas, cli, jobs
+    from . import areas, cli, jobs, mail
     from .security import BoundedIntegerConverter
 
     app.url_map.converters["int"] = BoundedIntegerConverter
-    areas.init_app(app, app.config["AREAS"])
+    registry = areas.init_app(app, app.config["AREAS"])
+    # Plumbing's own tables never leave in a circle's export (app/circles/export.py).
+    registry.keep_back(mail.OutboxMail, "Mail waiting to go is this server's.")
+    registry.keep_back(jobs.ScheduledJob, "The job runner's bookkeeping is this server's.")
     cli.init_app(app)
     jobs.init_app(app)
     with app.app_context():

@@ -36,6 +36,7 @@ CIRCLE_ROUTES = {
     "circles.leave": "member",
     "circles.settings": "steward",
     "circles.stewards": "steward",
+    "circles.export": "steward",
     "circles.decide": "steward",
     "circles.invitations": "inviter",
     "circles.revoke_invitation": "inviter",

@@ -166,6 +166,13 @@ def member_list(circle: Circle) -> list:
     return db.session.execute(_MEMBER_LIST, {"circle_id": circle.id}).all()
 
 
+def addresses_shared(circle: Circle) -> tuple[int, int]:
+    """(members whose address leaves in the export, members): logistics for the steward who exports."""
+    row = db.session.execute(select(func.count(Membership.id).filter(Membership.share_email), func.count(Membership.id))
+                             .where(Membership.circle_id == circle.id)).one()
+    return row[0], row[1]
+
+
 _CIRCLES_OF = (select(Circle, Membership).join(Membership, Membership.circle_id == Circle.id)
                .where(Membership.user_id == bindparam("user_id")).order_by(func.lower(Circle.name)))
 
@@ -184,8 +191,10 @@ def circles_of(user: User) -> list[tuple[Circle, Membership]]:
     return [(row[0], row[1]) for row in db.session.execute(_CIRCLES_OF, {"user_id": user.id})]
 
 
-def set_offers(membership: Membership, offers: str) -> None:
+def set_offers(membership: Membership, offers: str, share_email: bool | None = None) -> None:
     membership.offers = offers.strip()
+    if share_email is not None:
+        membership.share_email = share_email
 
 
 def make_steward(circle: Circle, actor: User, membership: Membership) -> None:

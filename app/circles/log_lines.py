@@ -42,6 +42,7 @@ SENTENCES = {
     "stewardship_passed": lambda d, a, s: _("Stewardship passed to %(s)s, the longest-standing member, when the "
                                             "last steward deleted their account.", s=s),
     "member_left": lambda d, a, s: _("%(s)s left the circle.", s=s),
+    "circle_exported": lambda d, a, s: _("%(a)s downloaded the circle's export.", a=a),
 }
 
 

@@ -49,6 +49,9 @@ class Membership(db.Model):
     # What this person is glad to offer or lend a hand with, in their words.
     offers: Mapped[str] = mapped_column(String(300), default="")
     joined_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Whether this member's address leaves in the circle's export (their
+    # choice, off until they say yes), so that the circle can reach them again.
+    share_email: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     circle: Mapped[Circle] = relationship()
     user: Mapped[User] = relationship()

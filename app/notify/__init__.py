@@ -16,9 +16,11 @@ def notify(*args, **kwargs):
 
 
 def init_app(app, areas) -> None:
+    from . import porting
     from . import domain, routes  # noqa: F401  (routes registers the views)
 
     app.register_blueprint(bp)
+    porting.register(areas)
     areas.job("notices", domain.deliver, every=dt.timedelta(minutes=1))
     areas.panel("account", routes.account_panel, order=20)
     areas.panel("home", routes.home_panel, order=5)

@@ -1,0 +1,21 @@
+"""What of circles leaves in a circle's export, and what stays (see export.py)."""
+
+from sqlalchemy import select
+
+from ..auth.models import AccountToken, LoginSession, User
+from .models import Circle, Invitation, JoinRequest, LogEntry, Membership, PendingJoin
+
+
+def register(areas) -> None:
+    areas.export("circle", Circle, lambda circle_id: select(Circle.__table__).where(Circle.id == circle_id))
+    areas.export("members", Membership,
+                 lambda circle_id: select(Membership.__table__).where(Membership.circle_id == circle_id))
+    areas.export("log", LogEntry, lambda circle_id: select(LogEntry.__table__).where(LogEntry.circle_id == circle_id))
+    areas.keep_back(User, "Accounts stay: a person leaves as a name in `people`, with their address only if "
+                          "they agreed to it in this circle.")
+    areas.keep_back(LoginSession, "Signed-in browsers belong to this server.")
+    areas.keep_back(AccountToken, "Links mailed to confirm or reset an account work only on this server.")
+    areas.keep_back(Invitation, "Invitation links work only on this server; stewards make new ones.")
+    areas.keep_back(PendingJoin, "An invitation someone opened is theirs and this server's.")
+    areas.keep_back(JoinRequest, "An answer to the joining question is between that person and the stewards; "
+                                 "the log keeps who was welcomed.")

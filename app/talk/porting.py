@@ -1,0 +1,53 @@
+"""What of talk leaves in a circle's export, and what stays (see app/circles/export.py)."""
+
+from sqlalchemy import func, select, update
+
+from ..extensions import db
+from .models import Discussion, Elector, PollAnswer, PollOption, Position, Proposal, ReadMarker, Reply
+
+
+def _of_discussions(model):
+    return lambda circle_id: (select(model.__table__).join(Discussion, Discussion.id == model.discussion_id)
+                              .where(Discussion.circle_id == circle_id))
+
+
+def _of_proposals(model):
+    return lambda circle_id: (select(model.__table__).join(Proposal, Proposal.id == model.proposal_id)
+                              .where(Proposal.circle_id == circle_id))
+
+
+def last_replies(circle, ids) -> None:
+    """An imported discussion's last reply, by its new number."""
+    last = (select(func.max(Reply.id)).where(Reply.discussion_id == Discussion.id)
+            .correlate(Discussion).scalar_subquery())
+    db.session.execute(update(Discussion).where(Discussion.circle_id == circle.id).values(last_reply_id=last)
+                       .execution_options(synchronize_session=False))
+
+
+def chosen_options(circle, ids) -> None:
+    """A closed time poll's result names its chosen option by number: the new
+    one (options come after proposals, so only once they are all in)."""
+    options = ids.get("talk_poll_options", {})
+    for proposal in db.session.scalars(select(Proposal).where(Proposal.circle_id == circle.id,
+                                                              Proposal.result.is_not(None))):
+        if proposal.result.get("chosen") is not None:
+            proposal.result = proposal.result | {"chosen": options.get(proposal.result["chosen"])}
+
+
+def register(areas) -> None:
+    areas.export("discussions", Discussion,
+                 lambda circle_id: select(Discussion.__table__).where(Discussion.circle_id == circle_id),
+                 omit=("last_reply_id",))
+    areas.export("replies", Reply, _of_discussions(Reply))
+    areas.export("proposals", Proposal,
+                 lambda circle_id: select(Proposal.__table__).where(Proposal.circle_id == circle_id))
+    areas.export("electors", Elector, _of_proposals(Elector))
+    areas.export("positions", Position, _of_proposals(Position))
+    areas.export("poll_options", PollOption, _of_proposals(PollOption))
+    areas.export("poll_answers", PollAnswer,
+                 lambda circle_id: (select(PollAnswer.__table__).join(PollOption, PollOption.id == PollAnswer.option_id)
+                                    .join(Proposal, Proposal.id == PollOption.proposal_id)
+                                    .where(Proposal.circle_id == circle_id)))
+    areas.keep_back(ReadMarker, "How far someone has read is theirs alone.")
+    areas.on_import(last_replies)
+    areas.on_import(chosen_options)
