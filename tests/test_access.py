@@ -121,6 +121,7 @@ EXEMPT = {
     "auth.reset_request": "account pages hold no circle content",
     "auth.reset_password": "account pages hold no circle content",
     "auth.account": "the person's own account",
+    "auth.my_data": "the person's own data (tested in test_export_personal)",
     "lending.mine": "the person's own things and loans, in circles they belong to (tested in test_lending)",
     "auth.set_time_zone": "the person's own account",
     "auth.change_password": "the person's own account",

@@ -28,4 +28,4 @@ def init_app(app, areas) -> None:
     areas.offer(N_("Circles that belong to their members, with a log of every change stewards make"), order=90)
     areas.offer(N_("Take it all with you: stewards download everything a circle shares, in open formats. A "
                    "member's email address goes along only if they said yes; dietary needs never; who borrowed "
-                   "what only in the owner's and the borrower's own downloads."), order=92)
+                   "what only in the owner's and the borrower's own downloads. Everyone can download their own data."), order=92)

@@ -19,3 +19,26 @@ def register(areas) -> None:
     areas.keep_back(PendingJoin, "An invitation someone opened is theirs and this server's.")
     areas.keep_back(JoinRequest, "An answer to the joining question is between that person and the stewards; "
                                  "the log keeps who was welcomed.")
+    areas.personal("circles", my_circles)
+    areas.personal("join_requests", my_join_requests)
+
+
+def my_circles(user):
+    from ..auth.export import rows_as_records
+    from ..extensions import db
+
+    return rows_as_records(db.session.execute(
+        select(Circle.name.label("circle"), Circle.slug, Membership.role, Membership.offers, Membership.joined_at,
+               Membership.share_email)
+        .select_from(Membership).join(Circle, Circle.id == Membership.circle_id).where(Membership.user_id == user.id).order_by(Circle.name)))
+
+
+def my_join_requests(user):
+    from ..auth.export import rows_as_records
+    from ..extensions import db
+
+    return rows_as_records(db.session.execute(
+        select(Circle.name.label("circle"), JoinRequest.answer, JoinRequest.status, JoinRequest.created_at,
+               JoinRequest.decided_at)
+        .select_from(JoinRequest).join(Circle, Circle.id == JoinRequest.circle_id).where(JoinRequest.user_id == user.id)
+        .order_by(JoinRequest.created_at)))

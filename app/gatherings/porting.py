@@ -79,3 +79,40 @@ def register(areas) -> None:
     areas.export("changes", Change, _of_gatherings(Change))
     areas.keep_back(Feed, "Calendar addresses are secrets of this server; members make new ones.")
     areas.export_file(ics_file)
+    areas.personal("answers", my_answers)
+    areas.personal("hosting", my_hosting)
+    areas.personal("slots", my_slots)
+
+
+def my_answers(user):
+    """The person's answers, with what they answered."""
+    from ..auth.export import rows_as_records
+
+    return rows_as_records(db.session.execute(
+        select(Circle.name.label("circle"), Gathering.title.label("gathering"), Gathering.starts_local,
+               Gathering.time_zone, Answer.response, Answer.state, Answer.guests, Answer.message, Answer.attended,
+               Answer.created_at, Answer.updated_at)
+        .select_from(Answer).join(Gathering, Gathering.id == Answer.gathering_id)
+        .join(Circle, Circle.id == Gathering.circle_id)
+        .where(Answer.user_id == user.id).order_by(Gathering.starts_at)))
+
+
+def my_hosting(user):
+    """The gatherings the person hosts or hosted."""
+    from ..auth.export import rows_as_records
+
+    return rows_as_records(db.session.execute(
+        select(Circle.name.label("circle"), Gathering.title, Gathering.starts_local, Gathering.ends_local,
+               Gathering.time_zone, Gathering.place, Gathering.status, Gathering.description_source)
+        .select_from(Gathering).join(Circle, Circle.id == Gathering.circle_id).where(Gathering.host_id == user.id)
+        .order_by(Gathering.starts_at)))
+
+
+def my_slots(user):
+    from ..auth.export import rows_as_records
+
+    return rows_as_records(db.session.execute(
+        select(Gathering.title.label("gathering"), Gathering.starts_local, Slot.title.label("slot"))
+        .select_from(SlotTaker).join(Slot, Slot.id == SlotTaker.slot_id)
+        .join(Gathering, Gathering.id == Slot.gathering_id)
+        .where(SlotTaker.user_id == user.id).order_by(Gathering.starts_at)))

@@ -51,3 +51,33 @@ def register(areas) -> None:
     areas.keep_back(ReadMarker, "How far someone has read is theirs alone.")
     areas.on_import(last_replies)
     areas.on_import(chosen_options)
+    areas.personal("posts", my_posts)
+    areas.personal("positions", my_positions)
+
+
+def my_posts(user):
+    """What the person wrote: discussions they started, their replies, their proposals."""
+    from ..auth.export import rows_as_records
+
+    discussions = rows_as_records(db.session.execute(
+        select(Discussion.title, Discussion.body_source.label("text"), Discussion.created_at)
+        .where(Discussion.author_id == user.id).order_by(Discussion.created_at)))
+    replies = rows_as_records(db.session.execute(
+        select(Discussion.title.label("discussion"), Reply.body_source.label("text"), Reply.created_at,
+               Reply.edited_at, Reply.removed_at)
+        .select_from(Reply).join(Discussion, Discussion.id == Reply.discussion_id).where(Reply.author_id == user.id)
+        .order_by(Reply.created_at)))
+    proposals = rows_as_records(db.session.execute(
+        select(Proposal.title, Proposal.kind, Proposal.body_source.label("text"), Proposal.opened_at,
+               Proposal.closes_at).where(Proposal.author_id == user.id).order_by(Proposal.opened_at)))
+    return [{"discussions": discussions, "replies": replies, "proposals": proposals}]
+
+
+def my_positions(user):
+    from ..auth.export import rows_as_records
+
+    return rows_as_records(db.session.execute(
+        select(Proposal.title.label("proposal"), Position.choice, Position.reason, Position.created_at,
+               Position.updated_at)
+        .select_from(Position).join(Proposal, Proposal.id == Position.proposal_id).where(Position.user_id == user.id)
+        .order_by(Position.created_at)))
