@@ -112,8 +112,9 @@ class ExportKind:
     rows: Callable
     omit: tuple[str, ...] = ()
     restore: Callable | None = None
-    # Kinds that belong to a person, in their personal export:
-    # ``mine(user_id)`` selects their rows (see Areas.personal_kinds).
+    # ``load(record, ids)`` takes in a record itself, instead of the importer
+    # inserting it as a row (members become places to claim).
+    load: Callable | None = None
 
     @property
     def table(self):
@@ -258,13 +259,13 @@ class Areas:
         self.occurrence_made.append(handler)
 
     def export(self, name: str, model, rows: Callable, *, omit: tuple[str, ...] = (),
-               restore: Callable | None = None) -> None:
+               restore: Callable | None = None, load: Callable | None = None) -> None:
         """Rows of ``model`` go into a circle's export, and come back in an
         import, as kind ``name`` (see ExportKind). Kinds are imported in the
         order they are registered: register a table after those it refers to."""
         if any(kind.name == name for kind in self.export_kinds):
             raise ValueError(f"two areas export the kind {name!r}")
-        self.export_kinds.append(ExportKind(name, model, rows, tuple(omit), restore))
+        self.export_kinds.append(ExportKind(name, model, rows, tuple(omit), restore, load))
 
     def keep_back(self, model, why: str) -> None:
         """Rows of ``model`` never leave in a circle's export; ``why`` says why

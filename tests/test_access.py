@@ -150,6 +150,8 @@ EXEMPT = {
                       "invite to its circle (others get 404) and naming nothing once the link no longer "
                       "works (tested in test_notices)",
     "circles.join_pending": "the signed-in person's own kept invitation; shows only name and description",
+    "circles.claim": "a place in an imported circle, by the unguessable link mailed to its owner; only an "
+                     "account with the address it was mailed to may take it (tested in test_import)",
     "notify.inbox": "the signed-in person's own notices only, read and unread private to them (tested in "
                     "test_notify)",
     "notify.mark_read": "marks the signed-in person's own notices only",

@@ -9,7 +9,7 @@ bp = Blueprint("circles", __name__)
 
 def init_app(app, areas) -> None:
     from . import porting
-    from . import access, domain, log_lines, routes
+    from . import access, cli, domain, log_lines, routes  # noqa: F401  (cli registers the commands)
 
     app.register_blueprint(bp)
     porting.register(areas)

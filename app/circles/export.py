@@ -28,7 +28,7 @@ from ..areas import ExportKind, areas
 from ..auth.models import User
 from ..database import utcnow
 from ..extensions import db
-from .models import Circle, Membership
+from .models import Circle, Membership, Place
 
 FORMAT = "communitarium-circle"
 VERSION = 1
@@ -133,13 +133,17 @@ class _People:
         for start in range(0, len(ordered), BATCH):
             batch = ordered[start:start + BATCH]
             rows = db.session.execute(
-                select(User.id, User.display_name, User.email, User.deleted_at, Membership.share_email)
+                select(User.id, User.display_name, User.email, User.deleted_at, Membership.share_email,
+                       Place.email, Place.share_email)
                 .outerjoin(Membership, (Membership.user_id == User.id) & (Membership.circle_id == circle_id))
+                .outerjoin(Place, (Place.user_id == User.id) & (Place.circle_id == circle_id))
                 .where(User.id.in_(batch)).order_by(User.id))
-            for user_id, name, email, deleted_at, share_email in rows:
+            for user_id, name, email, deleted_at, share_email, place_email, place_shares in rows:
                 former = deleted_at is not None
+                # A place not yet claimed keeps the address its member let go along.
+                address = email if share_email else place_email if place_shares else None
                 yield {"id": user_id, "name": None if former else name, "former": former,
-                       "email": email if share_email and not former else None}
+                       "email": None if former else address}
 
 
 # --- the zip, as it is written ---------------------------------------------------------

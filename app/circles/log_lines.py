@@ -43,6 +43,8 @@ SENTENCES = {
                                             "last steward deleted their account.", s=s),
     "member_left": lambda d, a, s: _("%(s)s left the circle.", s=s),
     "circle_exported": lambda d, a, s: _("%(a)s downloaded the circle's export.", a=a),
+    "circle_imported": lambda d, a, s: _("The circle moved to this server, with everything in it."),
+    "place_claimed": lambda d, a, s: _("%(s)s took their place in the circle.", s=s),
 }
 
 

@@ -3,13 +3,20 @@
 from sqlalchemy import select
 
 from ..auth.models import AccountToken, LoginSession, User
-from .models import Circle, Invitation, JoinRequest, LogEntry, Membership, PendingJoin
+from .importer import place_for_member
+from .models import Circle, Invitation, JoinRequest, LogEntry, Membership, PendingJoin, Place
 
 
 def register(areas) -> None:
-    areas.export("circle", Circle, lambda circle_id: select(Circle.__table__).where(Circle.id == circle_id))
+    areas.export("circle", Circle, lambda circle_id: select(Circle.__table__).where(Circle.id == circle_id),
+                 omit=("imported_from",))
+    # Members, and the places of an imported circle's members who have not
+    # claimed them yet: both come back as places to claim.
     areas.export("members", Membership,
-                 lambda circle_id: select(Membership.__table__).where(Membership.circle_id == circle_id))
+                 lambda circle_id: select(Membership.__table__).where(Membership.circle_id == circle_id),
+                 load=place_for_member)
+    areas.export("places", Place, lambda circle_id: select(Place.__table__).where(Place.circle_id == circle_id),
+                 omit=("token_hash", "email", "created_at"), load=place_for_member)
     areas.export("log", LogEntry, lambda circle_id: select(LogEntry.__table__).where(LogEntry.circle_id == circle_id))
     areas.keep_back(User, "Accounts stay: a person leaves as a name in `people`, with their address only if "
                           "they agreed to it in this circle.")

@@ -380,3 +380,27 @@ def _complete_join(invitation, form, token):
         return redirect(url_for("home.circle", slug=invitation.circle.slug), 303)
     flash(_("Thank you. A steward of %(circle)s will read your answer.", circle=invitation.circle.name), "success")
     return redirect(url_for("home.index"), 303)
+
+
+# --- places in an imported circle ----------------------------------------------------
+
+@bp.route("/claim/<token>", methods=["GET", "POST"])
+@verified_required
+def claim(token):
+    """Take one's place in an imported circle (app/circles/importer.py): the
+    link that was mailed, opened by its owner, signed in."""
+    place = domain.find_place(token)
+    problem = domain.place_problem(place, current_user)
+    form = PlainForm()
+    if problem or not form.validate_on_submit():
+        return render_template("circles/claim.html", place=place, problem=problem, form=form), 404 if \
+            place is None else 409 if problem else 200
+    try:
+        with write_unit():
+            membership = domain.claim_place(place.id, current_user)
+    except (domain.CircleError, IntegrityError) as error:
+        message = str(error) if isinstance(error, domain.CircleError) else \
+            _("Some of what this place holds is already yours in this circle, so it cannot be taken over.")
+        return render_template("circles/claim.html", place=place, problem=message, form=form), 409
+    flash(_("Welcome back: your place in %(circle)s is yours again.", circle=membership.circle.name), "success")
+    return redirect(url_for("home.circle", slug=membership.circle.slug), 303)

@@ -28,9 +28,8 @@ def chosen_options(circle, ids) -> None:
     """A closed time poll's result names its chosen option by number: the new
     one (options come after proposals, so only once they are all in)."""
     options = ids.get("talk_poll_options", {})
-    for proposal in db.session.scalars(select(Proposal).where(Proposal.circle_id == circle.id,
-                                                              Proposal.result.is_not(None))):
-        if proposal.result.get("chosen") is not None:
+    for proposal in db.session.scalars(select(Proposal).where(Proposal.circle_id == circle.id)):
+        if proposal.result and proposal.result.get("chosen") is not None:
             proposal.result = proposal.result | {"chosen": options.get(proposal.result["chosen"])}
 
 

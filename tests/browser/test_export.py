@@ -32,3 +32,36 @@ def test_a_steward_downloads_the_circle_on_a_phone(browser, demo_site, tmp_path)
     assert not page.get_by_label("My email address may leave in this circle's export").is_checked()
     assert in_both_schemes(page) == []
     context.close()
+
+
+def test_a_moved_member_takes_their_place_on_a_phone(browser, demo_site, demo_app, tmp_path):
+    """The page a claim link opens: what it is, one button; axe finds nothing."""
+    from sqlalchemy import select
+
+    from app.auth.models import User
+    from app.circles.models import Circle, Place
+    from app.extensions import db
+    from app.tokens import new_token
+
+    from .support import make_account, unique
+
+    email = make_account(demo_app, f"{unique('moved')}@example.org", "Moved Neighbour")
+    with demo_app.app_context():
+        placeholder = User(email=None, display_name="Moved Neighbour", password_hash=None)
+        db.session.add(placeholder)
+        db.session.flush()
+        raw, hashed = new_token()
+        circle_id = db.session.scalar(select(Circle.id).where(Circle.slug == "harbour-coop"))
+        db.session.add(Place(circle_id=circle_id, user_id=placeholder.id, token_hash=hashed, email=email))
+        db.session.commit()
+        db.session.remove()
+    context = signed_in_context(browser, demo_site, email)
+    page = context.new_page()
+    page.goto(f"/claim/{raw}")
+    page.screenshot(path=str(tmp_path / "claim-360.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert in_both_schemes(page) == []
+    page.get_by_role("button", name="Take my place").click()
+    assert page.url.endswith("/c/harbour-coop/")
+    assert "your place in Harbour Housing Co-op is yours again" in page.content()
+    context.close()
