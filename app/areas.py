@@ -155,6 +155,7 @@ class Areas:
     export_files: list[Callable] = field(default_factory=list)
     imported: list[Callable] = field(default_factory=list)
     personal_kinds: list[PersonalKind] = field(default_factory=list)
+    proposal_closed: list[Callable] = field(default_factory=list)
 
     # --- registering (from each area's init_app) --------------------------------------
 
@@ -235,7 +236,8 @@ class Areas:
         """A section on another area's page: ``render(**context)`` returns HTML
         (a rendered template) or None to add nothing. Pages with panels:
         ``gathering`` (gathering=, circle=, membership=), ``home`` (user=, circles=),
-        ``circle`` (the overview: circle=, membership=), ``account`` (user=),
+        ``circle`` (the overview: circle=, membership=), ``nav`` (above every
+        circle page's tabs: circle=, membership=), ``account`` (user=),
         ``new_gathering`` (the page that plans one: circle=), ``upcoming`` (a
         circle's list of gatherings: circle=, membership=) and ``answered``
         (htmx's answer to an answer: gathering=, circle=, membership=; what it
@@ -287,6 +289,11 @@ class Areas:
     def personal(self, name: str, rows: Callable) -> None:
         """A part of every person's own export (the account page): ``rows(user)``."""
         self.personal_kinds.append(PersonalKind(name, rows))
+
+    def on_proposal_closed(self, handler: Callable) -> None:
+        """``handler(proposal)`` once a proposal's result is recorded, in that
+        write unit: an area acts on the proposals it made (closing a circle)."""
+        self.proposal_closed.append(handler)
 
     # --- reading (from the areas' code and templates) ------------------------------------
 

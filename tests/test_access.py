@@ -37,6 +37,7 @@ CIRCLE_ROUTES = {
     "circles.settings": "steward",
     "circles.stewards": "steward",
     "circles.export": "steward",
+    "closing.close": "steward",
     "circles.decide": "steward",
     "circles.invitations": "inviter",
     "circles.revoke_invitation": "inviter",

@@ -217,6 +217,7 @@ BASELINES: dict[str, Callable[[dict, int], dict]] = {
     "CalendarAddressForm": lambda w, n: {"which": "mine", "replace": "y"},
     "GatheringNoticeForm": lambda w, n: {"text": "Bring a bowl", "size": "a4"},
     "OffersForm": lambda w, n: {"offers": "Soup on Sundays", "share_email": "y"},
+    "CloseForm": lambda w, n: {"reason": "We moved away", "exported": "y"},
     "JoinForm": lambda w, n: {"answer": "Flat 3"},
     "MakeStewardForm": lambda w, n: {"member": str(w["chiara_membership"])},
     "NewGatheringForm": lambda w, n: gathering_form(w, n) | {"repeat": "", "interval": "1", "setpos": "1",

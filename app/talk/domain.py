@@ -12,6 +12,7 @@ from sqlalchemy import delete, insert, select
 
 from ..auth.models import User
 from ..circles.models import Circle, Membership
+from ..areas import areas
 from ..database import lock, utcnow
 from ..errors import RuleError
 from ..extensions import db
@@ -319,6 +320,8 @@ def close_due(now: dt.datetime | None = None) -> list[int]:
         proposal.closed_at = now
         closed.append(proposal.id)
         _tell_closed(proposal)
+        for handler in areas().proposal_closed:  # what other areas decided by proposal (closing a circle)
+            handler(proposal)
     return closed
 
 

@@ -1,4 +1,5 @@
-"""export, import and closing: a member's choice to let their address leave in the circle's export
+"""export, import and closing: a member's choice to let their address leave in the circle's export,
+places to claim in an imported circle, a circle's closing and the links a closed circle leaves
 
 Revision ID: 5e1f0c2a9b7d
 Revises: ed1eaa3c00ca
@@ -45,9 +46,29 @@ def upgrade():
     )
     with op.batch_alter_table('circle_places', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_circle_places_circle_id'), ['circle_id'], unique=False)
+    op.create_table('circle_closings',
+    sa.Column('circle_id', sa.Integer(), nullable=False),
+    sa.Column('proposal_id', sa.Integer(), nullable=True),
+    sa.Column('proposed_by_id', sa.Integer(), nullable=True),
+    sa.Column('proposed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('delete_after', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['circle_id'], ['circles.id'], name=op.f('fk_circle_closings_circle_id_circles'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['proposal_id'], ['talk_proposals.id'], name=op.f('fk_circle_closings_proposal_id_talk_proposals'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['proposed_by_id'], ['users.id'], name=op.f('fk_circle_closings_proposed_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('circle_id', name=op.f('pk_circle_closings')),
+    sa.UniqueConstraint('proposal_id', name=op.f('uq_circle_closings_proposal_id'))
+    )
+    op.create_table('closed_links',
+    sa.Column('key', sa.String(length=100), nullable=False),
+    sa.Column('closed_on', sa.Date(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_closed_links'))
+    )
 
 
 def downgrade():
+    op.drop_table('closed_links')
+    op.drop_table('circle_closings')
     with op.batch_alter_table('circle_places', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_circle_places_circle_id'))
     op.drop_table('circle_places')
