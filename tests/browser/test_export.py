@@ -65,3 +65,34 @@ def test_a_moved_member_takes_their_place_on_a_phone(browser, demo_site, demo_ap
     assert page.url.endswith("/c/harbour-coop/")
     assert "your place in Harbour Housing Co-op is yours again" in page.content()
     context.close()
+
+
+def test_closing_a_circle_reads_well_on_a_phone(browser, demo_site, demo_app, tmp_path):
+    """The page that proposes closing, and what a closed circle's link answers."""
+    from app.closing.domain import key_of
+    from app.closing.models import ClosedLink
+    from app.extensions import db
+    import datetime as dt
+
+    context = signed_in_context(browser, demo_site, "bruno@example.org")
+    page = context.new_page()
+    page.goto("/c/harbour-coop/")
+    page.get_by_role("link", name="Close the circle").click()
+    assert page.url.endswith("/c/harbour-coop/close")
+    page.screenshot(path=str(tmp_path / "close-360.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert in_both_schemes(page) == []
+    # Refused without the tick, beside the box.
+    page.get_by_role("button", name="Propose closing the circle").click()
+    assert "Download the export first" in page.content()
+    assert in_both_schemes(page) == []
+    # A feed of a circle that has closed.
+    with demo_app.app_context():
+        db.session.merge(ClosedLink(key=key_of("feed", "gone-feed-token"), closed_on=dt.date.today()))
+        db.session.commit()
+        db.session.remove()
+    response = page.goto("/feeds/gone-feed-token.ics")
+    assert response.status == 410
+    page.screenshot(path=str(tmp_path / "closed-360.png"), full_page=True)
+    assert in_both_schemes(page) == []
+    context.close()
