@@ -103,6 +103,14 @@ def test_a_circle_closes_by_proposal_is_read_only_then_deleted(app):
     gone = ada.get("/c/elm-street/")
     assert gone.status_code == 410 and "This circle has closed" in text_of(gone)
     assert ada.get("/c/no-such-circle/").status_code == 404  # only what existed says "closed"
+    # A new circle may take the address: then it answers as any circle does.
+    with app.app_context():
+        gus = db.session.scalar(select(User).where(User.email == "gus@example.org"))
+        with write_unit():
+            circles.create_circle(gus, name="Elm Street, again", slug="elm-street", time_zone="Europe/Berlin")
+    assert ada.get("/c/elm-street/").status_code == 404
+    gus_client = signed_in(app, "gus")
+    assert gus_client.get("/c/elm-street/").status_code == 200
 
 
 def test_an_objection_keeps_the_circle_open(app):

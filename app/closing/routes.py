@@ -75,6 +75,8 @@ def say_closed(response):
     key = _closed_key(request.path)
     if key is None or db.session.get(ClosedLink, key) is None:
         return response
+    if key.startswith("c:") and db.session.scalar(select(Circle.id).where(Circle.slug == key[2:])):
+        return response  # the address belongs to a new circle now
     closed = make_response(render_template("closing/closed.html", read_only=False), 410)
     closed.headers["Cache-Control"] = "no-store"
     return closed
