@@ -9,7 +9,7 @@ export FLASK_APP := wsgi:app
 # defaults to http://127.0.0.1:$PORT: the port it is served on.
 export PORT
 
-.PHONY: run test demo migrate upgrade extend clean bench lighthouse crash digest-bench two-servers
+.PHONY: run test demo migrate upgrade extend clean bench lighthouse crash digest-bench two-servers export-bench
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -85,6 +85,11 @@ bench: $(VENV)/.runtime
 # PostgreSQL (about 3 minutes with the filling): writes docs/performance.md.
 digest-bench: $(VENV)/.runtime
 	$(BIN)/python -m bench.digest --write
+
+# A circle's export at size: 500 members and 5 years of history, streamed on
+# SQLite and PostgreSQL (a few minutes with the filling): writes docs/performance.md.
+export-bench: $(VENV)/.runtime
+	$(BIN)/python -m bench.export --write
 
 # Lighthouse 12.8.2 (bench/lighthouse/) on the local chromium: writes docs/performance.md.
 lighthouse: $(VENV)/.runtime

@@ -33,11 +33,14 @@ def create_app(config: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO)
 
     _init_extensions(app)
-    from . import areas, cli, jobs, ops
+    from . import areas, cli, jobs, mail, ops
     from .security import BoundedIntegerConverter
 
     app.url_map.converters["int"] = BoundedIntegerConverter
-    areas.init_app(app, app.config["AREAS"])
+    registry = areas.init_app(app, app.config["AREAS"])
+    # Plumbing's own tables never leave in a circle's export (app/circles/export.py).
+    registry.keep_back(mail.OutboxMail, "Mail waiting to go is this server's.")
+    registry.keep_back(jobs.ScheduledJob, "The job runner's bookkeeping is this server's.")
     cli.init_app(app)
     jobs.init_app(app)
     ops.init_app(app)

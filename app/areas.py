@@ -96,6 +96,40 @@ class PartyClaim:
     prepare: Callable | None = None
 
 
+@dataclass(frozen=True)
+class ExportKind:
+    """One kind of record in a circle's export (docs/export-format.md): the
+    rows of ``model``'s table that belong to a circle, as ``rows(circle_id)``
+    selects them (a Select of the table's columns). Every column leaves except
+    those in ``omit`` (secrets, and what only this instance can use); columns
+    that refer to people leave as the person's number in the file's
+    ``people``. ``restore(record)`` gives an imported record what must be new
+    on this instance (a calendar UID) or what holds ids inside JSON; the
+    importer maps the foreign keys itself."""
+
+    name: str
+    model: type
+    rows: Callable
+    omit: tuple[str, ...] = ()
+    restore: Callable | None = None
+    # ``load(record, ids)`` takes in a record itself, instead of the importer
+    # inserting it as a row (members become places to claim).
+    load: Callable | None = None
+
+    @property
+    def table(self):
+        return self.model.__table__
+
+
+@dataclass(frozen=True)
+class PersonalKind:
+    """A part of a person's own export: ``rows(user)`` returns the records
+    (plain dicts, JSON-ready) in the file's words."""
+
+    name: str
+    rows: Callable
+
+
 @dataclass
 class Areas:
     names: list[str] = field(default_factory=list)
@@ -117,6 +151,12 @@ class Areas:
     party_claims: list[PartyClaim] = field(default_factory=list)
     occurrence_made: list[Callable] = field(default_factory=list)
     proposal_actions: dict[str, Callable] = field(default_factory=dict)
+    export_kinds: list[ExportKind] = field(default_factory=list)
+    kept_back: dict[str, str] = field(default_factory=dict)
+    export_files: list[Callable] = field(default_factory=list)
+    imported: list[Callable] = field(default_factory=list)
+    personal_kinds: list[PersonalKind] = field(default_factory=list)
+    proposal_closed: list[Callable] = field(default_factory=list)
 
     # --- registering (from each area's init_app) --------------------------------------
 
@@ -198,7 +238,8 @@ class Areas:
         (a rendered template) or None to add nothing. Pages with panels:
         ``gathering`` (gathering=, circle=, membership=), ``thing`` (a thing of
         the library: thing=, circle=, membership=), ``home`` (user=, circles=),
-        ``circle`` (the overview: circle=, membership=), ``account`` (user=),
+        ``circle`` (the overview: circle=, membership=), ``nav`` (above every
+        circle page's tabs: circle=, membership=), ``account`` (user=),
         ``new_gathering`` (the page that plans one: circle=), ``proposal`` (a
         proposal's page: proposal=, circle=, membership=), ``upcoming`` (a
         circle's list of gatherings: circle=, membership=) and ``answered``
@@ -231,6 +272,41 @@ class Areas:
         if name in self.proposal_actions:
             raise ValueError(f"two areas define the proposal action {name!r}")
         self.proposal_actions[name] = passed
+
+    def export(self, name: str, model, rows: Callable, *, omit: tuple[str, ...] = (),
+               restore: Callable | None = None, load: Callable | None = None) -> None:
+        """Rows of ``model`` go into a circle's export, and come back in an
+        import, as kind ``name`` (see ExportKind). Kinds are imported in the
+        order they are registered: register a table after those it refers to."""
+        if any(kind.name == name for kind in self.export_kinds):
+            raise ValueError(f"two areas export the kind {name!r}")
+        self.export_kinds.append(ExportKind(name, model, rows, tuple(omit), restore, load))
+
+    def keep_back(self, model, why: str) -> None:
+        """Rows of ``model`` never leave in a circle's export; ``why`` says why
+        (for docs/export-format.md). A table neither exported nor kept back
+        fails tests/test_export.py, so a new area cannot forget its part."""
+        self.kept_back[model.__table__.name] = why
+
+    def export_file(self, write: Callable) -> None:
+        """``write(circle)`` yields (path, chunks) for extra files of a circle's
+        export (the .ics of its gatherings, photos); ``chunks`` is an iterable
+        of bytes."""
+        self.export_files.append(write)
+
+    def on_import(self, handler: Callable) -> None:
+        """``handler(circle, ids)`` once an import has put every kind in, in its
+        write unit (``ids`` maps table name to {number in the file: new id})."""
+        self.imported.append(handler)
+
+    def personal(self, name: str, rows: Callable) -> None:
+        """A part of every person's own export (the account page): ``rows(user)``."""
+        self.personal_kinds.append(PersonalKind(name, rows))
+
+    def on_proposal_closed(self, handler: Callable) -> None:
+        """``handler(proposal)`` once a proposal's result is recorded, in that
+        write unit: an area acts on the proposals it made (closing a circle)."""
+        self.proposal_closed.append(handler)
 
     # --- reading (from the areas' code and templates) ------------------------------------
 

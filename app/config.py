@@ -100,8 +100,8 @@ class Defaults:
     # The areas of the product, in the order they build on each other: each
     # package's init_app registers its views and what it adds to the others
     # (app/areas.py). Adding an area is adding its package name here.
-    AREAS = ["app.auth", "app.notify", "app.circles", "app.gatherings", "app.meals", "app.lending", "app.talk", "app.trust",
-             "app.home", "app.pwa"]
+    AREAS = ["app.auth", "app.notify", "app.circles", "app.gatherings", "app.meals", "app.lending", "app.talk",
+             "app.trust", "app.closing", "app.home", "app.pwa"]
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     # Quiet hours for whoever has not chosen (from, until; local hours): notices

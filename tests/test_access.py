@@ -35,6 +35,8 @@ CIRCLE_ROUTES = {
     "circles.log": "member",
     "circles.leave": "member",
     "circles.settings": "steward",
+    "circles.export": "steward",
+    "closing.close": "steward",
     "circles.decide": "steward",
     "circles.invitations": "inviter",
     "circles.revoke_invitation": "inviter",
@@ -130,6 +132,7 @@ EXEMPT = {
     "auth.reset_request": "account pages hold no circle content",
     "auth.reset_password": "account pages hold no circle content",
     "auth.account": "the person's own account",
+    "auth.my_data": "the person's own data (tested in test_export_personal)",
     "lending.mine": "the person's own things and loans, in circles they belong to (tested in test_lending)",
     "auth.set_time_zone": "the person's own account",
     "auth.set_language": "the person's own account",
@@ -159,6 +162,8 @@ EXEMPT = {
                       "invite to its circle (others get 404) and naming nothing once the link no longer "
                       "works (tested in test_notices)",
     "circles.join_pending": "the signed-in person's own kept invitation; shows only name and description",
+    "circles.claim": "a place in an imported circle, by the unguessable link mailed to its owner; only an "
+                     "account with the address it was mailed to may take it (tested in test_import)",
     "notify.inbox": "the signed-in person's own notices only, read and unread private to them (tested in "
                     "test_notify)",
     "notify.mark_read": "marks the signed-in person's own notices only",

@@ -11,6 +11,8 @@ def init_app(app, areas) -> None:
     from . import domain, routes  # noqa: F401  (routes registers the views on bp)
 
     app.register_blueprint(bp)
+    from .export import account
+    areas.personal("account", account)
     areas.on_purge(domain.purge)
     areas.notice("account_verify", N_("you sign up, or ask for a new link to confirm your address"), "auth")
     areas.notice("account_reset", N_("you ask to reset your password"), "auth")

@@ -1,7 +1,7 @@
 """Account views: thin. Each write is one unit (``write_unit``) opened here,
 after the slow password work is done; the rules live in domain.py."""
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, session, stream_with_context, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..areas import areas
@@ -205,6 +205,18 @@ def _account_page(status: int = 200, **forms):
 @login_required
 def account():
     return _account_page()
+
+
+@bp.route("/account/my-data.json")
+@login_required
+def my_data():
+    """Everything that is this person's, as JSON (app/auth/export.py)."""
+    from . import export
+
+    response = Response(stream_with_context(export.document(current_user)), mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.file_name(current_user)}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _save_setting(form, form_name: str, attribute: str, saying):

@@ -8,9 +8,11 @@ bp = Blueprint("circles", __name__)
 
 
 def init_app(app, areas) -> None:
-    from . import access, domain, log_lines, routes
+    from . import porting
+    from . import access, cli, domain, log_lines, routes  # noqa: F401  (cli registers the commands)
 
     app.register_blueprint(bp)
+    porting.register(areas)
     app.before_request(access.redirect_visitors)
     areas.tab("circles.members", N_("Members"), order=80)
     areas.tab("circles.log", N_("Log"), order=90)
@@ -24,3 +26,6 @@ def init_app(app, areas) -> None:
     areas.notice("circle_waiting", N_("someone is waiting to join a circle you steward"), "circles", default="now")
     areas.notice("circle_welcomed", N_("the stewards welcome you into a circle"), "circles", default="digest")
     areas.offer(N_("Circles that belong to their members, with a log of every change stewards make"), order=90)
+    areas.offer(N_("Take it all with you: stewards download everything a circle shares, in open formats. A "
+                   "member's email address goes along only if they said yes; dietary needs never; who borrowed "
+                   "what only in the owner's and the borrower's own downloads. Everyone can download their own data."), order=92)

@@ -22,7 +22,7 @@ from ..links import external_url
 from ..notify import notify
 from ..text import render_markdown
 from ..tokens import new_token, token_hash
-from .models import Circle, Invitation, JoinRequest, LogEntry, Membership, PendingJoin
+from .models import Circle, Invitation, JoinRequest, LogEntry, Membership, PendingJoin, Place
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$")
 SETTINGS_FIELDS = ("name", "description", "area", "time_zone", "language", "join_mode",
@@ -166,6 +166,13 @@ def member_list(circle: Circle) -> list:
     return db.session.execute(_MEMBER_LIST, {"circle_id": circle.id}).all()
 
 
+def addresses_shared(circle: Circle) -> tuple[int, int]:
+    """(members whose address leaves in the export, members): logistics for the steward who exports."""
+    row = db.session.execute(select(func.count(Membership.id).filter(Membership.share_email), func.count(Membership.id))
+                             .where(Membership.circle_id == circle.id)).one()
+    return row[0], row[1]
+
+
 _CIRCLES_OF = (select(Circle, Membership).join(Membership, Membership.circle_id == Circle.id)
                .where(Membership.user_id == bindparam("user_id")).order_by(func.lower(Circle.name)))
 
@@ -184,8 +191,10 @@ def circles_of(user: User) -> list[tuple[Circle, Membership]]:
     return [(row[0], row[1]) for row in db.session.execute(_CIRCLES_OF, {"user_id": user.id})]
 
 
-def set_offers(membership: Membership, offers: str) -> None:
+def set_offers(membership: Membership, offers: str, share_email: bool | None = None) -> None:
     membership.offers = offers.strip()
+    if share_email is not None:
+        membership.share_email = share_email
 
 
 def lock_circle(circle_id: int) -> Circle:
@@ -472,3 +481,47 @@ def notices(user: User) -> list:
     """Rows of (kind, circle): the circle an opened invitation is for ("invited")
     and the circles where the person's answer waits for a steward ("waiting")."""
     return db.session.execute(_NOTICES, {"user_id": user.id}).all()
+
+
+# --- places in an imported circle (app/circles/importer.py) ------------------------
+
+def find_place(raw: str) -> Place | None:
+    return db.session.scalar(select(Place).where(Place.token_hash == token_hash(raw)))
+
+
+def place_problem(place: Place | None, user: User) -> str | None:
+    """Why this person cannot take this place, or None."""
+    if place is None:
+        return _("This link has been used, or it is not a link to a place in a circle.")
+    if place.email and (user.email or "").lower() != place.email:
+        return _("This place was kept for another address. Sign in with the address this link was sent to.")
+    return None
+
+
+def claim_place(place_id: int, user: User) -> Membership:
+    """The person takes their place: what the placeholder did becomes theirs,
+    and they become a member, in the role they had. In the caller's write unit."""
+    place = db.session.scalar(select(Place).where(Place.id == place_id).with_for_update())
+    if place is None:
+        raise CircleError(_("This link has been used, or it is not a link to a place in a circle."))
+    problem = place_problem(place, user)
+    if problem:
+        raise CircleError(problem)
+    placeholder_id, circle = place.user_id, lock_circle(place.circle_id)
+    membership = membership_of(circle.id, user)
+    if membership is None:
+        membership = Membership(circle_id=circle.id, user_id=user.id, role=place.role, offers=place.offers,
+                                joined_at=place.joined_at, share_email=place.share_email)
+        db.session.add(membership)
+    elif place.role == "steward":
+        membership.role = "steward"
+    db.session.delete(place)
+    db.session.flush()
+    # Every record that names the placeholder names the person now.
+    for table in db.metadata.sorted_tables:
+        for column in table.columns:
+            if table.name != "users" and any(fk.column.table.name == "users" for fk in column.foreign_keys):
+                db.session.execute(update(table).where(column == placeholder_id).values({column.name: user.id}))
+    db.session.execute(delete(User).where(User.id == placeholder_id))
+    log(circle, user, "place_claimed", subject=user)
+    return membership

@@ -113,6 +113,7 @@ class NoticeForm(Form):
 class OffersForm(Form):
     offers = TextAreaField(_l("What are you glad to offer or lend a hand with?"), filters=[strip],
                            validators=[Optional(), Length(max=300)])
+    share_email = BooleanField(_l("My email address may leave in this circle's export"))
 
 
 class JoinForm(Form):

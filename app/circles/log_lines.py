@@ -45,6 +45,9 @@ SENTENCES = {
     "member_left": lambda d, a, s: _("%(s)s left the circle.", s=s),
     "member_removed": lambda d, a, s: _("%(s)s was removed from the circle: the members decided it (%(r)s).",
                                         s=s, r=d.get("reason", "")),
+    "circle_exported": lambda d, a, s: _("%(a)s downloaded the circle's export.", a=a),
+    "circle_imported": lambda d, a, s: _("The circle moved to this server, with everything in it."),
+    "place_claimed": lambda d, a, s: _("%(s)s took their place in the circle.", s=s),
 }
 
 

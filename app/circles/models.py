@@ -33,6 +33,8 @@ class Circle(db.Model):
     # The ISO 4217 code that shared meals' costs are in (Babel knows its decimals).
     currency: Mapped[str] = mapped_column(String(3), default="EUR", server_default="EUR")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The export this circle was imported from (its export_id): the same file is taken in once.
+    imported_from: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class Membership(db.Model):
@@ -49,6 +51,9 @@ class Membership(db.Model):
     # What this person is glad to offer or lend a hand with, in their words.
     offers: Mapped[str] = mapped_column(String(300), default="")
     joined_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Whether this member's address leaves in the circle's export (their
+    # choice, off until they say yes), so that the circle can reach them again.
+    share_email: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     circle: Mapped[Circle] = relationship()
     user: Mapped[User] = relationship()
@@ -151,3 +156,30 @@ class LogEntry(db.Model):
 
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
     subject: Mapped[User | None] = relationship(foreign_keys=[subject_id])
+
+
+class Place(db.Model):
+    """A member's place in an imported circle, kept until they claim it: the
+    person is a placeholder account (no address, no password) whose name shows
+    on what they did; claiming moves all of it to the claimant's account and
+    makes them a member. Only the hash of the mailed link is kept."""
+
+    __tablename__ = "circle_places"
+    __table_args__ = (CheckConstraint("role IN ('member', 'steward')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    circle_id: Mapped[int] = mapped_column(ForeignKey("circles.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    # Where the link was mailed: only an account with this address may claim
+    # it. None: the member kept their address out of the export, so the
+    # importer hands the link over in person, and whoever opens it claims it.
+    email: Mapped[str | None] = mapped_column(String(320))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(10), default="member")
+    offers: Mapped[str] = mapped_column(String(300), default="")
+    joined_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    share_email: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    circle: Mapped[Circle] = relationship()
+    user: Mapped[User] = relationship()

@@ -4,7 +4,7 @@ the rules live in domain.py, access in access.py."""
 import re
 from urllib.parse import urlsplit
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
@@ -18,6 +18,7 @@ from ..i18n import _
 from ..links import external_url
 from ..qr import qr_svg
 from . import bp, domain, log_lines
+from . import export as circle_export
 from .access import circle_page
 from .forms import CircleSettingsForm, InvitationForm, JoinForm, NewCircleForm, NoticeForm, OffersForm
 from .models import Invitation, JoinRequest, Membership
@@ -127,7 +128,8 @@ def my_offers(circle, membership):
     if not form.validate_on_submit():
         return form_page("circles/offers.html", form, circle=circle, membership=membership)
     with write_unit():
-        domain.set_offers(db.session.get(Membership, membership.id), form.offers.data or "")
+        domain.set_offers(db.session.get(Membership, membership.id), form.offers.data or "",
+                          bool(form.share_email.data))
     flash(_("Saved. Your neighbours see it on the member list."), "success")
     return redirect(url_for("circles.members", slug=circle.slug), 303)
 
@@ -156,6 +158,24 @@ def settings(circle, membership):
         changed = domain.update_settings(domain.lock_circle(circle.id), current_user, **values)
     flash(_("Saved, and noted in the circle's log.") if changed else _("Nothing changed."), "success")
     return redirect(url_for("home.circle", slug=circle.slug), 303)
+
+
+@bp.route("/c/<slug>/export", methods=["GET", "POST"])
+@login_required
+@circle_page(steward=True)
+def export(circle, membership):
+    """Everything the circle shares, as one zip (app/circles/export.py); the
+    log says who took it."""
+    form = PlainForm()
+    if not form.validate_on_submit():
+        return render_template("circles/export.html", circle=circle, membership=membership, form=form,
+                               sharing=domain.addresses_shared(circle))
+    with write_unit():
+        domain.log(domain.lock_circle(circle.id), current_user, "circle_exported")
+    response = Response(stream_with_context(circle_export.stream(circle.id)), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{circle_export.file_name(circle)}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/c/<slug>/leave", methods=["GET", "POST"])
@@ -338,3 +358,27 @@ def _complete_join(invitation, form, token):
         return redirect(url_for("home.circle", slug=invitation.circle.slug), 303)
     flash(_("Thank you. A steward of %(circle)s will read your answer.", circle=invitation.circle.name), "success")
     return redirect(url_for("home.index"), 303)
+
+
+# --- places in an imported circle ----------------------------------------------------
+
+@bp.route("/claim/<token>", methods=["GET", "POST"])
+@verified_required
+def claim(token):
+    """Take one's place in an imported circle (app/circles/importer.py): the
+    link that was mailed, opened by its owner, signed in."""
+    place = domain.find_place(token)
+    problem = domain.place_problem(place, current_user)
+    form = PlainForm()
+    if problem or not form.validate_on_submit():
+        return render_template("circles/claim.html", place=place, problem=problem, form=form), 404 if \
+            place is None else 409 if problem else 200
+    try:
+        with write_unit():
+            membership = domain.claim_place(place.id, current_user)
+    except (domain.CircleError, IntegrityError) as error:
+        message = str(error) if isinstance(error, domain.CircleError) else \
+            _("Some of what this place holds is already yours in this circle, so it cannot be taken over.")
+        return render_template("circles/claim.html", place=place, problem=message, form=form), 409
+    flash(_("Welcome back: your place in %(circle)s is yours again.", circle=membership.circle.name), "success")
+    return redirect(url_for("home.circle", slug=membership.circle.slug), 303)

@@ -10,9 +10,11 @@ bp = Blueprint("gatherings", __name__)
 
 
 def init_app(app, areas) -> None:
+    from . import porting
     from . import cli, guests, reminders, leaving, log_lines, notice, queries, routes  # noqa: F401  (routes registers the views)
 
     app.register_blueprint(bp)
+    porting.register(areas)
     areas.tab("gatherings.upcoming", N_("Gatherings"), current="gatherings.", order=20)
     for action, write in log_lines.SENTENCES.items():
         areas.log_sentence(action, write)

@@ -79,6 +79,31 @@ def feed_gatherings(feed: Feed) -> list[Gathering]:
 STATUS = {"confirmed": "CONFIRMED", "tentative": "TENTATIVE", "cancelled": "CANCELLED"}
 
 
+def event_of(gathering: Gathering, url: str):
+    """A gathering as an iCalendar event."""
+    import icalendar
+
+    tz = ZoneInfo(gathering.time_zone)
+    event = icalendar.Event()
+    event.add("uid", f"{gathering.uid}@communitarium")
+    event.add("dtstamp", gathering.updated_at)
+    event.add("last-modified", gathering.updated_at)
+    event.add("dtstart", gathering.starts_local.replace(tzinfo=tz))
+    event.add("dtend", gathering.ends_local.replace(tzinfo=tz))
+    event.add("summary", one_line(gathering.title))
+    event.add("sequence", gathering.sequence)
+    event.add("status", STATUS[gathering.status])
+    description = gathering.description_source
+    if gathering.is_cancelled and gathering.cancel_reason:
+        description = f"{gathering.cancel_reason}\n\n{description}".strip()
+    if description:
+        event.add("description", description)
+    if gathering.place:
+        event.add("location", one_line(gathering.place))
+    event.add("url", url)
+    return event
+
+
 def calendar(gatherings: list[Gathering], name: str, url_for_gathering, entries=()) -> bytes:
     """An iCalendar file: the same UID on every fetch, the zone's VTIMEZONE,
     SEQUENCE raised by every change that matters, cancelled ones marked; and
@@ -91,25 +116,7 @@ def calendar(gatherings: list[Gathering], name: str, url_for_gathering, entries=
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", one_line(name))
     for gathering in gatherings:
-        tz = ZoneInfo(gathering.time_zone)
-        event = icalendar.Event()
-        event.add("uid", f"{gathering.uid}@communitarium")
-        event.add("dtstamp", gathering.updated_at)
-        event.add("last-modified", gathering.updated_at)
-        event.add("dtstart", gathering.starts_local.replace(tzinfo=tz))
-        event.add("dtend", gathering.ends_local.replace(tzinfo=tz))
-        event.add("summary", one_line(gathering.title))
-        event.add("sequence", gathering.sequence)
-        event.add("status", STATUS[gathering.status])
-        description = gathering.description_source
-        if gathering.is_cancelled and gathering.cancel_reason:
-            description = f"{gathering.cancel_reason}\n\n{description}".strip()
-        if description:
-            event.add("description", description)
-        if gathering.place:
-            event.add("location", one_line(gathering.place))
-        event.add("url", url_for_gathering(gathering))
-        cal.add_component(event)
+        cal.add_component(event_of(gathering, url_for_gathering(gathering)))
     for entry in entries:
         event = icalendar.Event()
         event.add("uid", entry.uid)

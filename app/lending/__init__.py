@@ -10,9 +10,11 @@ bp = Blueprint("lending", __name__)
 
 
 def init_app(app, areas) -> None:
+    from . import porting
     from . import cli, leaving, panels, routes  # noqa: F401  (routes registers the views)
 
     app.register_blueprint(bp)
+    porting.register(areas)
     areas.tab("lending.library", N_("Library"), current="lending.", order=30)
     areas.on_member_left(leaving.member_left)
     areas.on_account_deleted(leaving.account_deleted, warning=leaving.deletion_warning)

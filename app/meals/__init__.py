@@ -8,9 +8,11 @@ bp = Blueprint("meals", __name__)
 
 
 def init_app(app, areas) -> None:
+    from . import porting
     from . import domain, panels, routes  # noqa: F401  (routes registers the views)
 
     app.register_blueprint(bp)
+    porting.register(areas)
     areas.party_claim(domain.take_portions, domain.give_back_portions, domain.prepare_party)
     areas.on_occurrence(domain.occurrence_made)
     areas.log_sentence("meal_costs_reopened", panels.reopened_sentence)

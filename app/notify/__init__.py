@@ -16,10 +16,12 @@ def notify(*args, **kwargs):
 
 
 def init_app(app, areas) -> None:
+    from . import porting
     from . import domain, push, routes  # noqa: F401  (routes registers the views)
 
     app.register_blueprint(bp)
     app.jinja_env.globals["push_public_key"] = push.public_key
+    porting.register(areas)
     areas.job("notices", domain.deliver, every=dt.timedelta(minutes=1))
     # Pushes claim their own rows (like mail): every worker's pass sends what is due.
     areas.job("push", push.deliver, every=dt.timedelta(minutes=1), shared=True)

@@ -10,10 +10,12 @@ bp = Blueprint("talk", __name__)
 
 
 def init_app(app, areas) -> None:
+    from . import porting
     from . import calendar, cli, panels, routes  # noqa: F401  (routes registers the views)
     from .domain import account_deleted, member_left
 
     app.register_blueprint(bp)
+    porting.register(areas)
     areas.tab("talk.discussions", N_("Talk"), current="talk.", order=25)
     areas.on_member_left(member_left)
     areas.on_account_deleted(account_deleted)

@@ -13,6 +13,7 @@ from sqlalchemy import delete, insert, select
 from ..areas import areas
 from ..auth.models import User
 from ..circles.models import Circle, Membership
+from ..areas import areas
 from ..database import lock, utcnow
 from ..errors import RuleError
 from ..extensions import db
@@ -346,6 +347,8 @@ def close_due(now: dt.datetime | None = None) -> list[int]:
         if proposal.action and result.passed:
             areas().proposal_actions[proposal.action](proposal)
             proposal.action_done_at = now
+        for handler in areas().proposal_closed:  # what other areas decided by proposal (closing a circle)
+            handler(proposal)
     return closed
 
 

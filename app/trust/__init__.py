@@ -12,6 +12,7 @@ bp = Blueprint("trust", __name__)
 
 def init_app(app, areas) -> None:
     from . import agreements, log_lines, panels, removal, routes, stewardship  # noqa: F401
+    from . import porting
     from .moderation import forget_reporter
 
     app.register_blueprint(bp)
@@ -24,6 +25,7 @@ def init_app(app, areas) -> None:
     areas.proposal_action(removal.ACTION, removal.passed)
     areas.proposal_action(agreements.ACTION, agreements.passed)
     areas.calendar_entry(agreements.review_entries)
+    porting.register(areas)
     areas.panel("proposal", panels.proposal, order=10)
     areas.panel("gathering", panels.gathering, order=90)
     areas.job("trust-settle", _settle_job, every=dt.timedelta(hours=1))
