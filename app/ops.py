@@ -73,21 +73,36 @@ def upgrade_lock(connection: Connection) -> Iterator[None]:
         # BEGIN IMMEDIATE (the recipe in database.py) takes SQLite's only write
         # lock; it waits busy_timeout, then says "locked": wait on, up to a limit.
         connection.execution_options(**{IMMEDIATE: True})
-        deadline = time.monotonic() + SQLITE_UPGRADE_WAIT
-        told = False
-        while True:
-            try:
-                transaction = connection.begin()
-                break
-            except OperationalError as error:
-                connection.rollback()
-                if "locked" not in str(error) or time.monotonic() > deadline:
-                    raise
-                if not told:
-                    log.warning("The database is locked (another upgrade, or a long write): waiting.")
-                    told = True
-        with transaction:
-            yield
+        # Alembic's batch mode rebuilds a table on SQLite (copy, drop, rename). With
+        # foreign keys on, dropping the old table deletes its rows first, and ON
+        # DELETE CASCADE empties every table that refers to it (adding a column to
+        # users once took every membership with it). SQLite's own advice: keys off
+        # for the migration (the pragma works only outside a transaction, so on the
+        # driver's connection before BEGIN), then foreign_key_check before the commit.
+        raw = connection.connection.dbapi_connection
+        raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            deadline = time.monotonic() + SQLITE_UPGRADE_WAIT
+            told = False
+            while True:
+                try:
+                    transaction = connection.begin()
+                    break
+                except OperationalError as error:
+                    connection.rollback()
+                    if "locked" not in str(error) or time.monotonic() > deadline:
+                        raise
+                    if not told:
+                        log.warning("The database is locked (another upgrade, or a long write): waiting.")
+                        told = True
+            with transaction:
+                yield
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"The migration left rows pointing at nothing ({broken[:5]}); "
+                                       "nothing was changed.")
+        finally:
+            raw.execute("PRAGMA foreign_keys=ON")
         return
     with connection.begin():  # pragma: no cover - only SQLite and PostgreSQL are supported
         yield
