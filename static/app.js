@@ -158,6 +158,8 @@
   };
   pushOffers(document);
   document.addEventListener("htmx:load", function (event) { pushOffers(event.target); });
+  // htmx:load comes after the settle delay; the swap itself must already read as a reload does.
+  document.addEventListener("htmx:afterSwap", function () { pushOffers(document); });
 
   // Offer installing once the browser says the app can be installed.
   var install = document.getElementById("install");

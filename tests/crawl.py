@@ -98,7 +98,7 @@ def crawl(base_url: str, cookie: str | None, url_map: Map, start: str = "/", lim
             seen.add(local)
             queue.append(local)
     if cookie:
-        pages += made_by_forms(base_url, cookie, url_map, pages)
+        pages += made_by_forms(base_url, cookie, url_map, pages, language)
     return pages
 
 
@@ -106,17 +106,19 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 SESSION = re.compile(r"(?:^|,\s*)session=([^;]+)")
 
 
-def _send(base_url: str, path: str, cookie: str, fields: dict) -> Page:
+def _send(base_url: str, path: str, cookie: str, fields: dict, language: str | None = None) -> Page:
     """A form sent as a browser sends it: its page first, for the CSRF token
     (and the session cookie that now holds it), then the POST."""
-    form_page = fetch(base_url, path, cookie)
+    form_page = fetch(base_url, path, cookie, language=language)
     renewed = SESSION.search(form_page.headers.get("Set-Cookie", ""))
     token = CSRF.search(decoded(form_page))
     assert token, f"no CSRF token on {path}"
-    return fetch(base_url, path, renewed.group(1) if renewed else cookie, form={"csrf_token": token.group(1)} | fields)
+    return fetch(base_url, path, renewed.group(1) if renewed else cookie, form={"csrf_token": token.group(1)} | fields,
+                 language=language)
 
 
-def made_by_forms(base_url: str, cookie: str, url_map: Map, found: list[Page]) -> list[Page]:
+def made_by_forms(base_url: str, cookie: str, url_map: Map, found: list[Page],
+                  language: str | None = None) -> list[Page]:
     """Pages no link reaches, as a person reaches them: a printable notice
     (its address holds a token shown only to its maker: made through the
     notice form, then opened in A4 and A5) and the page that shows a new
@@ -127,21 +129,21 @@ def made_by_forms(base_url: str, cookie: str, url_map: Map, found: list[Page]) -
     if "circles.new_notice" in by_endpoint:
         made = _send(base_url, by_endpoint["circles.new_notice"], cookie, {
             "text": "Neighbours of the street: we plan together here, then meet in person. Come along!",
-            "days": "30", "max_uses": "20", "names_inviter": "y", "size": "a4"})
+            "days": "30", "max_uses": "20", "names_inviter": "y", "size": "a4"}, language)
         assert made.status == 303, f"the notice form answered {made.status}"
         notice = urlsplit(made.headers["Location"]).path
         for size in ("a4", "a5"):
-            page = fetch(base_url, f"{notice}?size={size}", cookie)
+            page = fetch(base_url, f"{notice}?size={size}", cookie, language=language)
             page.endpoint = endpoint_of(url_map, notice) or ""
             pages.append(page)
     if "gatherings.notice" in by_endpoint:  # a gathering's notice: its form is a GET
         page = fetch(base_url, by_endpoint["gatherings.notice"] + "?" + urlencode(
-            {"text": "Bring a cup and something to share. Children welcome.", "size": "a4"}), cookie)
+            {"text": "Bring a cup and something to share. Children welcome.", "size": "a4"}), cookie, language=language)
         page.endpoint = "gatherings.notice (the notice)"
         pages.append(page)
     if "circles.invitations" in by_endpoint:
         page = _send(base_url, by_endpoint["circles.invitations"], cookie,
-                     {"days": "7", "max_uses": "10", "note": "For the new neighbours at number 5"})
+                     {"days": "7", "max_uses": "10", "note": "For the new neighbours at number 5"}, language)
         page.endpoint = "circles.invitations (a new link, with its QR code)"
         pages.append(page)
     return pages
