@@ -150,7 +150,7 @@ def _job_runs(database_factory, tmp_path, unsafe: bool) -> list[str]:
     env = {"JOB_RUNS_FILE": str(runs), "START_AT": str(start)}
     workers = [_worker(database_url, 1, log, "unsafe-claim" if unsafe else False, env) for _ in range(2)]
     try:
-        while time.time() < start + 6:  # many passes each, well past the 3-second lease
+        while time.time() < start + (12 if unsafe else 6):  # many passes each, well past the 3-second lease
             time.sleep(0.5)
             assert all(w.poll() is None for w in workers), (tmp_path / "jobs.log").read_text()
     finally:

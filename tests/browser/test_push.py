@@ -97,6 +97,7 @@ def test_the_offer_after_answering_a_gathering_is_made_until_the_person_answers_
     offer.get_by_role("button", name="Notify this device").click()
     expect(offer.locator("[data-push-note]")).to_have_text("This device gets your pushes.")
     answer.get_by_role("button", name="Maybe").click()
+    expect(answer.get_by_role("status")).to_contain_text("You said maybe.")  # swapped before the next click
     answer.get_by_role("button", name="I’m coming").click()
     expect(answer.get_by_role("status")).to_contain_text("You are coming.")
     expect(answer.locator("[data-push]")).to_be_hidden()
