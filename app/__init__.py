@@ -33,7 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO)
 
     _init_extensions(app)
-    from . import areas, cli, jobs, mail, ops
+    from . import areas, cli, jobs, mail, ops, pagecache
     from .security import BoundedIntegerConverter
 
     app.url_map.converters["int"] = BoundedIntegerConverter
@@ -41,9 +41,11 @@ def create_app(config: dict | None = None) -> Flask:
     # Plumbing's own tables never leave in a circle's export (app/circles/export.py).
     registry.keep_back(mail.OutboxMail, "Mail waiting to go is this server's.")
     registry.keep_back(jobs.ScheduledJob, "The job runner's bookkeeping is this server's.")
+    registry.keep_back(pagecache.PageGeneration, "The page cache's counter is this server's.")
     cli.init_app(app)
     jobs.init_app(app)
     ops.init_app(app)
+    pagecache.init_app(app)  # last: see its init_app
     with app.app_context():
         from .auth.passwords import warm_up
 

@@ -265,10 +265,25 @@ def build_app(database_url: str, secret: str):
                        "RATELIMIT_STORAGE_URI": "memory://"})
 
 
+def _identifier_of_wrk() -> str:
+    """What Flask-Login's session protection remembers of the browser that
+    signed in, here wrk's (127.0.0.1, no User-Agent): a cookie without it is
+    marked not fresh on its first request, which a browser stores and wrk,
+    sending the same cookie again, never would, so every page would set the
+    cookie anew and none could be served from the page cache."""
+    from flask import current_app
+    from flask_login.utils import _create_identifier
+
+    with current_app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1"}) as context:
+        context.request.environ.pop("HTTP_USER_AGENT", None)
+        return _create_identifier()
+
+
 def session_cookie(database_url: str, secret: str, email: str) -> str:
     """A signed-in session without the form, as tests/served.py mints it: a
     session row, and the signed cookie that names it."""
     from flask import session
+    from flask_wtf.csrf import generate_csrf
     from sqlalchemy import select
 
     from app.auth import domain
@@ -284,6 +299,8 @@ def session_cookie(database_url: str, secret: str, email: str) -> str:
         db.session.commit()
         session["_user_id"] = token
         session["_fresh"] = True
+        session["_id"] = _identifier_of_wrk()
+        generate_csrf()  # as a browser's cookie holds it after its first form
         value = app.session_interface.get_signing_serializer(app).dumps(dict(session))
         db.session.remove()
         db.engine.dispose()

@@ -31,7 +31,10 @@ def _routes(site) -> dict[tuple[str, str], str]:
 
 def _count(site, routes: dict[tuple[str, str], str]) -> dict[tuple[str, str], list[str]]:
     """The statements each page sends, signed in as Ada or signed out."""
-    app = create_app(app_config(site.database_url))
+    # The page's own statements: the page cache (app/pagecache.py) would
+    # serve the counted visit from the warm-up, and it adds one of its own
+    # to every GET (the generation), the same on every page.
+    app = create_app(app_config(site.database_url) | {"PAGE_CACHE": False})
     statements: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
