@@ -89,6 +89,8 @@ def from_environment(instance_path: str) -> dict:
         "GATHERINGS_WEEKS_AHEAD": int(os.environ.get("GATHERINGS_WEEKS_AHEAD", "8")),
         "LIMIT_REPLY_PER_DISCUSSION": os.environ.get("LIMIT_REPLY_PER_DISCUSSION", "5 per minute"),
         "LIMIT_REPORTS_PER_MEMBER": os.environ.get("LIMIT_REPORTS_PER_MEMBER", "10 per hour"),
+        # Serve a page seen again, with nothing written since, as it was made (app/pagecache.py).
+        "PAGE_CACHE": _bool("PAGE_CACHE", True),
         # Who runs this server, for the push services (a mailto: or https: address).
         "VAPID_SUBJECT": os.environ.get("VAPID_SUBJECT"),
     }

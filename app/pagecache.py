@@ -23,7 +23,7 @@ Why it cannot serve a stale page, whatever the view reads:
 
 A page served from here gets a fresh CSP nonce, and every after-request hook
 (compression, security headers, Vary) runs on it as on a page just made.
-``PAGE_CACHE = False`` turns it off (the benchmark's "first view" does).
+``PAGE_CACHE=0`` in the environment turns it off (the benchmark's "made" figures do).
 """
 
 from __future__ import annotations
