@@ -27,9 +27,6 @@ def create_app(config: dict | None = None) -> Flask:
     from .security import SecureCookies
 
     app.wsgi_app = SecureCookies(app.wsgi_app)
-    if app.config["PROXY_COUNT"]:
-        n = app.config["PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
     logging.basicConfig(level=logging.INFO)
 
     _init_extensions(app)
@@ -45,7 +42,10 @@ def create_app(config: dict | None = None) -> Flask:
     cli.init_app(app)
     jobs.init_app(app)
     ops.init_app(app)
-    pagecache.init_app(app)  # last: see its init_app
+    pagecache.init_app(app)
+    if app.config["PROXY_COUNT"]:  # outermost: every layer sees the address as it was asked for
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
     with app.app_context():
         from .auth.passwords import warm_up
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from flask import Flask, Response, current_app, g, has_request_context, request, session
+from flask import Flask, Response, has_request_context, request, session
 from flask_login import current_user
 from sqlalchemy import BigInteger, Integer, event
 from sqlalchemy.orm import Mapped, mapped_column
@@ -41,7 +41,7 @@ from .extensions import db
 
 PAGES_KEPT = 300  # per worker; a page is 4-30 KB before compression
 LARGEST_PAGE = 256 * 1024
-_KEY_HEADERS = ("Cookie", "Accept-Language", "Accept", "HX-Request", "HX-Boosted", "HX-Target",
+_KEY_HEADERS = ("Cookie", "Accept-Language", "Accept", "Accept-Encoding", "HX-Request", "HX-Boosted", "HX-Target",
                 "HX-Trigger", "HX-Trigger-Name", "HX-History-Restore-Request", "HX-Current-URL")
 _WROTE = "communitarium_wrote"
 
@@ -75,7 +75,7 @@ def _raise_generation(conn):
     if not conn.info.pop(_WROTE, False):
         return
     if has_request_context():
-        g.page_wrote = True  # this request's page is older than the generation it raises
+        request.environ[_WROTE_IN_REQUEST] = True  # its page is older than the generation it raises
     # The DBAPI cursor, not conn.execute: this runs inside SQLAlchemy's commit.
     cursor = conn.connection.dbapi_connection.cursor()
     try:
@@ -139,69 +139,93 @@ class _Pages:
                 self.kept.popitem(last=False)
 
 
-def _key(gen: int) -> tuple:
-    return (gen, utcnow().strftime("%Y%m%d%H%M"), request.url,
-            tuple(request.headers.get(name, "") for name in _KEY_HEADERS))
+_MINUTE = "%Y%m%d%H%M"
+_KEEP = "communitarium.keep_page"
+_WROTE_IN_REQUEST = "communitarium.wrote"
 
 
-def _serve_kept():
-    """First of all hooks: the generation is read before anything else (the
-    person's row included), and a kept page needs nothing more. The key holds
-    the session cookie, so the page goes back to the session it was made for;
-    whatever would end that session (signing out, a steward removing the
-    member, "sign out everywhere") is a write and raises the generation."""
-    if request.method != "GET" or request.endpoint in (None, "static") or not _enabled():
-        return None
-    gen = generation()
-    if gen is None:
-        return None
-    g.page_key = _key(gen)
-    entry = _pages().get(g.page_key)
-    if entry is None:
-        return None
-    code, body, nonce, status, headers = entry
-    from .i18n import made_in
-    from .security import csp_nonce
+class KeptPages:
+    """WSGI middleware, inside the proxy fix and outside everything else: a
+    page seen again goes back byte for byte, headers included, before Flask
+    does any work (no session, no person, no hooks: all were done when it was
+    made, for this very cookie)."""
 
-    made_in(code)  # the request's language is the page's (for its Vary), without loading the person
-    session.get("_user_id")  # a page for a session varies on its cookie, as when it was made
-    response = Response(body.replace(nonce, csp_nonce()) if nonce else body, status=status, headers=headers)
-    g.page_served_kept = True
+    def __init__(self, wsgi_app, app: Flask):
+        self.wsgi_app = wsgi_app
+        self.app = app
+        self.pages = _Pages(app.config.get("PAGES_KEPT", PAGES_KEPT))
+        self.engine = None
+
+    def __call__(self, environ, start_response):
+        if (environ.get("REQUEST_METHOD") != "GET" or not self.app.config.get("PAGE_CACHE", True)
+                or f"{self.app.config['SESSION_COOKIE_NAME']}=" not in environ.get("HTTP_COOKIE", "")):
+            return self.wsgi_app(environ, start_response)  # no session: nothing a member sees again
+        gen = self.generation()
+        if gen is None:
+            return self.wsgi_app(environ, start_response)
+        key = (gen, utcnow().strftime(_MINUTE), environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"),
+               environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO"), environ.get("QUERY_STRING", ""),
+               tuple(environ.get(name, "") for name in _KEY_ENVIRON))
+        entry = self.pages.get(key)
+        if entry is not None:
+            status, headers, body = entry
+            start_response(status, list(headers))
+            return [body]
+        said = {}
+
+        def noting(status, headers, exc_info=None):
+            said["status"], said["headers"] = status, headers
+            return start_response(status, headers, exc_info)
+
+        result = self.wsgi_app(environ, noting)
+        if not environ.get(_KEEP) or environ.get(_WROTE_IN_REQUEST):
+            return result
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        headers = said.get("headers", [])
+        if (said.get("status", "").startswith("200") and len(body) <= LARGEST_PAGE
+                and not any(name.lower() == "set-cookie" for name, _value in headers)):
+            self.pages.put(key, (said["status"], tuple(headers), body))
+        return [body]
+
+    def generation(self) -> int | None:
+        """Read before the page reads anything: a page kept under g holds every write that raised it to g."""
+        if self.engine is None:
+            with self.app.app_context():
+                self.engine = db.engine
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute("SELECT n FROM page_generation WHERE id = 1")
+            row = cursor.fetchone()
+            cursor.close()
+            return None if row is None else row[0]
+        except Exception:  # no table yet (before the migration)
+            return None
+        finally:
+            connection.close()
+
+
+_KEY_ENVIRON = tuple("HTTP_" + name.upper().replace("-", "_") for name in _KEY_HEADERS)
+
+
+def _mark_keepable(response: Response) -> Response:
+    """The last word on whether this page may be kept: a plain page for a
+    signed-in person, made by a GET that wrote nothing and left the session
+    as it was (the middleware also refuses one whose answer sets a cookie)."""
+    if (response.status_code == 200 and response.mimetype == "text/html" and not response.direct_passthrough
+            and not response.is_streamed and not session.modified and current_user.is_authenticated):
+        request.environ[_KEEP] = True
     return response
-
-
-def _keep(response: Response) -> Response:
-    """First of all after-request hooks: the page as its view made it."""
-    key = g.pop("page_key", None)
-    if (key is None or g.get("page_served_kept") or response.status_code != 200
-            or response.mimetype != "text/html" or response.direct_passthrough or response.is_streamed
-            or session.modified or "Set-Cookie" in response.headers or g.get("page_wrote")):
-        return response
-    body = response.get_data(as_text=True)
-    if len(body) > LARGEST_PAGE:
-        return response
-    from .i18n import made_in
-
-    headers = [(name, value) for name, value in response.headers if name.lower() != "content-length"]
-    if current_user.is_authenticated and "Cache-Control" not in response.headers:
-        headers.append(("Cache-Control", "no-store"))  # as app/security.py says for a signed-in page
-    _pages().put(key, (made_in(), body, g.get("csp_nonce"), response.status_code, headers))
-    return response
-
-
-def _enabled() -> bool:
-    return current_app.config.get("PAGE_CACHE", True)
-
-
-def _pages() -> _Pages:
-    return current_app.extensions["communitarium.pages"]
 
 
 def init_app(app: Flask) -> None:
-    """Call last: its before-request hook goes first, and its after-request
-    hook, registered last, runs first."""
-    app.extensions["communitarium.pages"] = _Pages(app.config.get("PAGES_KEPT", PAGES_KEPT))
+    """Before the proxy fix is put around the app (create_app): kept pages
+    are keyed by the address as the proxy says it was asked for."""
     with app.app_context():
         watch(db.engine)
-    app.before_request_funcs.setdefault(None, []).insert(0, _serve_kept)
-    app.after_request(_keep)
+    app.after_request(_mark_keepable)
+    app.wsgi_app = KeptPages(app.wsgi_app, app)
