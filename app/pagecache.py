@@ -17,13 +17,16 @@ Why it cannot serve a stale page, whatever the view reads:
 - the minute is in the key, so what the time alone changes ("closes in
   5 minutes", "due today") and writes made outside the app (psql) are at most
   a minute old;
-- only a plain 200 HTML answer to a GET that neither wrote nor changed the
-  session is kept, and it goes back only to a request with the same cookies:
-  the same session, which nothing has ended since (ending one is a write).
+- only a plain 200 HTML answer for a signed-in person, to a GET that neither
+  wrote nor set a cookie, is kept, and it goes back only to a request with
+  the same cookies: the same session, which nothing has ended since (ending
+  one is a write; one that merely expired is at most a minute late).
 
-A page served from here gets a fresh CSP nonce, and every after-request hook
-(compression, security headers, Vary) runs on it as on a page just made.
-``PAGE_CACHE=0`` in the environment turns it off (the benchmark's "made" figures do).
+A kept page goes back byte for byte, compressed as it was and with the CSP
+nonce it was made with: a nonce guards against markup injected into a page,
+and no page with anything new in it ever shares one (any write makes the
+page anew, with a new nonce). ``PAGE_CACHE=0`` in the environment turns it
+off (the benchmark's "made" figures do).
 """
 
 from __future__ import annotations
