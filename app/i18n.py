@@ -233,16 +233,6 @@ def template_npgettext(eval_ctx: EvalContext, context: str, singular: str, plura
     return (Markup(text) if eval_ctx.autoescape else text) % variables
 
 
-def made_in(code: str | None = None) -> str | None:
-    """For the page cache: the language a page was made in (None: it said
-    nothing), or, given one, this request's language as that page's."""
-    if code is None:
-        found = _request_language.get()
-        return None if found is None else found[1]
-    _request_language.set((catalog(code), code))
-    return code
-
-
 def _forget_language(_error=None) -> None:
     """When a request ends (or the person just chose another language): the
     next word looks the language up again."""

@@ -110,13 +110,21 @@ def watch(engine) -> None:
         event.listen(engine, "rollback", _forget_write)
 
 
-def generation() -> int | None:
-    """The generation now (None: no row yet, or no table), read first in the request's transaction."""
+def generation(engine) -> int | None:
+    """The generation now (None: no row yet, or no table before the
+    migration), on the driver's own connection: a request reads it before
+    its session reads anything."""
+    connection = engine.raw_connection()
     try:
-        return db.session.connection().exec_driver_sql("SELECT n FROM page_generation WHERE id = 1").scalar()
+        cursor = connection.cursor()
+        cursor.execute("SELECT n FROM page_generation WHERE id = 1")
+        row = cursor.fetchone()
+        cursor.close()
+        return None if row is None else row[0]
     except Exception:
-        db.session.rollback()
         return None
+    finally:
+        connection.close()
 
 
 # --- the pages -------------------------------------------------------------------------
@@ -195,21 +203,10 @@ class KeptPages:
         return [body]
 
     def generation(self) -> int | None:
-        """Read before the page reads anything: a page kept under g holds every write that raised it to g."""
         if self.engine is None:
             with self.app.app_context():
                 self.engine = db.engine
-        connection = self.engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute("SELECT n FROM page_generation WHERE id = 1")
-            row = cursor.fetchone()
-            cursor.close()
-            return None if row is None else row[0]
-        except Exception:  # no table yet (before the migration)
-            return None
-        finally:
-            connection.close()
+        return generation(self.engine)
 
 
 _KEY_ENVIRON = tuple("HTTP_" + name.upper().replace("-", "_") for name in _KEY_HEADERS)

@@ -149,18 +149,18 @@ def test_a_message_shown_once_is_not_shown_again(app):
 
 def test_the_generation_only_grows_and_only_for_a_real_write(app, ctx):
     make_user()
-    first = pagecache.generation()
+    first = pagecache.generation(db.engine)
     assert first is not None
     with write_unit():
         db.session.execute(text("UPDATE page_generation SET n = n WHERE id = -1"))  # touches no row
-    assert pagecache.generation() == first
+    assert pagecache.generation(db.engine) == first
     with write_unit():
         db.session.execute(text("DELETE FROM page_generation"))  # emptied (a test's clean-up, a restore)
-    emptied_and_raised = pagecache.generation()
+    emptied_and_raised = pagecache.generation(db.engine)
     assert emptied_and_raised is not None and emptied_and_raised > first
     with write_unit():
         db.session.execute(text("DELETE FROM page_generation WHERE id = -1"))
-    assert pagecache.generation() == emptied_and_raised
+    assert pagecache.generation(db.engine) == emptied_and_raised
 
 
 def test_a_write_where_the_table_is_missing_still_commits(database_factory):
