@@ -9,7 +9,8 @@ through --extra-headers. Each page runs three times; each figure is the median.
 
 Writes the "Lighthouse" section of docs/performance.md and the JSON reports to
 bench/results/lighthouse-<time>/. Settings from the environment: LH_RUNS (3),
-CHROME_PATH (/usr/bin/chromium). `python -m bench.lighthouse --render
+CHROME_PATH (/usr/bin/chromium), LH_PAGES (names from bench/pages.py, comma-separated:
+measure only those, to look into one page; docs/performance.md is then left as it is). `python -m bench.lighthouse --render
 bench/results/<run>/report.json` writes the section again from a run's saved figures.
 """
 
@@ -34,6 +35,7 @@ CHROME_PATH = os.environ.get("CHROME_PATH", "/usr/bin/chromium")
 CHROME_FLAGS = "--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run"
 LIGHTHOUSE = ROOT / "bench" / "lighthouse" / "node_modules" / "lighthouse" / "cli" / "index.js"
 RETRIES = int(os.environ.get("BENCH_RETRIES", "6"))  # runs repeated per page when others disturbed them
+ONLY = {name.strip() for name in os.environ.get("LH_PAGES", "").split(",") if name.strip()}
 FIGURES = ("score", "lcp", "fcp", "tbt", "cls", "si", "others")
 TARGET_SCORE = 98
 TARGET_LCP_MS = 1500
@@ -92,6 +94,10 @@ def main() -> None:
         return
     if not LIGHTHOUSE.exists():
         raise SystemExit("Lighthouse is not installed: run `make lighthouse` (npm ci in bench/lighthouse)")
+    pages = [page for page in PAGES if not ONLY or page[0] in ONLY]
+    unknown = ONLY - {name for name, _, _ in PAGES}
+    if unknown:
+        raise SystemExit(f"LH_PAGES: not a page of bench/pages.py: {', '.join(sorted(unknown))}")
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = common.RESULTS / f"lighthouse-{stamp}"
     out.mkdir(parents=True, exist_ok=True)
@@ -109,7 +115,7 @@ def main() -> None:
         with Gunicorn("wsgi:app", env, out / "gunicorn.log", workers=1, threads=8,
                       ready_path="/auth/login") as server:
             common.check_pages(server.base_url, PAGES, cookie)
-            for name, path, signed_in in PAGES:
+            for name, path, signed_in in pages:
                 runs, retries = [], RETRIES
                 while len(runs) < RUNS:
                     common.wait_until_quiet()
@@ -138,7 +144,10 @@ def main() -> None:
         report["settings"] = runs[-1]["settings"]
         report["members"] = _members(url)
     (out / "report.json").write_text(json.dumps(report, indent=2))
-    common.write_section("lighthouse", "Lighthouse", render(report))
+    if ONLY:
+        log("LH_PAGES was set: docs/performance.md is left as it is")
+    else:
+        common.write_section("lighthouse", "Lighthouse", render(report))
     missed = [(name, page["misses"]) for name, page in report["pages"].items() if page["misses"]]
     for name, why in missed:
         log(f"MISSED {name}: {'; '.join(why)}")
