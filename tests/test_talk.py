@@ -139,9 +139,20 @@ def test_a_removed_reply_leaves_removed_in_its_place(app):
     assert post(signed_in(app, "Bruno"), talk_path(ids, f"/replies/{reply_id}/remove")).status_code == 303
     page = seen(signed_in(app, "Chiara").get(talk_path(ids, f"/{discussion}")))
     assert "removed" in page and "regrettable" not in page
-    # A steward can remove too.
+    # A steward can remove too, and says so on the page that asks first.
     other = say(app, discussion, "Chiara", "Spam.")
-    assert post(signed_in(app, "Ada"), talk_path(ids, f"/replies/{other}/remove")).status_code == 303
+    ada = signed_in(app, "Ada")
+    assert "the circle’s log says so" in seen(ada.get(talk_path(ids, f"/replies/{other}/remove")))
+    assert post(ada, talk_path(ids, f"/replies/{other}/remove")).status_code == 303
+    # A steward removing someone's words acts for the circle: every member reads it in the log.
+    # Bruno removing his own reply is his own business, and not in it.
+    log = seen(signed_in(app, "Dmitri").get(f"/c/{ids['slug']}/log"))
+    assert "Ada removed a reply by Chiara in “Who has the key?”." in log
+    assert "reply by Bruno" not in log
+    own = say(app, discussion, "Ada", "My own slip.")
+    assert "the circle’s log says so" not in seen(ada.get(talk_path(ids, f"/replies/{own}/remove")))
+    assert post(ada, talk_path(ids, f"/replies/{own}/remove")).status_code == 303
+    assert "reply by Ada" not in seen(ada.get(f"/c/{ids['slug']}/log"))
 
 
 def test_a_calm_pace_per_person_per_discussion(make_app):

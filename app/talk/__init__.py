@@ -11,11 +11,13 @@ bp = Blueprint("talk", __name__)
 
 def init_app(app, areas) -> None:
     from . import porting
-    from . import calendar, cli, panels, routes  # noqa: F401  (routes registers the views)
+    from . import calendar, cli, log_lines, panels, routes  # noqa: F401  (routes registers the views)
     from .domain import account_deleted, member_left
 
     app.register_blueprint(bp)
     porting.register(areas)
+    for action, write in log_lines.SENTENCES.items():
+        areas.log_sentence(action, write)
     areas.tab("talk.discussions", N_("Talk"), current="talk.", order=25)
     areas.on_member_left(member_left)
     areas.on_account_deleted(account_deleted)

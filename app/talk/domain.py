@@ -12,8 +12,8 @@ from sqlalchemy import delete, insert, select
 
 from ..areas import areas
 from ..auth.models import User
+from ..circles import domain as circles
 from ..circles.models import Circle, Membership
-from ..areas import areas
 from ..database import lock, utcnow
 from ..errors import RuleError
 from ..extensions import db
@@ -121,6 +121,11 @@ def remove_reply(item: Reply, user: User, membership: Membership | None) -> None
     if not can_remove(item, user, membership):
         raise TalkError(_("Only its author or a steward can remove a reply."))
     item.body_source, item.body_html, item.removed_at = "", "", utcnow()
+    if item.author_id != user.id:
+        # A steward removing someone's words acts for the circle: the circle reads it in its log.
+        discussion = db.session.get(Discussion, item.discussion_id)
+        circles.log(db.session.get(Circle, discussion.circle_id), user, "reply_removed", subject=item.author,
+                    discussion=discussion.id, title=discussion.title)
 
 
 def mark_read(discussion_id: int, user: User, reply_id: int) -> None:
