@@ -5,6 +5,7 @@ runs on SQLite and on PostgreSQL (TEST_DATABASE_URL)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from sqlalchemy import func, select
 
@@ -245,8 +246,14 @@ def test_a_handover_at_a_gathering_shows_only_to_the_two_people(app):
     ids = library(app)
     with app.app_context():
         from app.circles.models import Circle
-        meal_id = make_gathering(db.session.get(Circle, ids["circle"]), user("Eve"), "Thursday meal").id
+        meal = make_gathering(db.session.get(Circle, ids["circle"]), user("Eve"), "Thursday meal")
+        meal_id, meal_day = meal.id, meal.starts_local.date()
     bruno = signed_in(app, "Bruno")
+    # The choice names the day as people say it ("Thu 4 Dec"), not as a database writes it.
+    page = bruno.get(ids["thing_path"]).get_data(as_text=True)
+    option = re.search(rf'<option value="{meal_id}">([^<]*)</option>', page)
+    year = f" {meal_day.year}" if meal_day.year != dt.date.today().year else ""
+    assert option.group(1) == f"Thursday meal ({meal_day:%a} {meal_day.day} {meal_day:%b}{year})"
     assert ask(bruno, ids["thing_path"], day(app, 1), day(app, 2), gathering=str(meal_id)).status_code == 303
     path = f"/c/elm-street/gatherings/{meal_id}"
     assert "Handovers here" in seen(bruno.get(path))

@@ -15,6 +15,7 @@ from ..database import utcnow, write_unit
 from ..extensions import db
 from ..forms import form_page, int_arg, show_error
 from ..i18n import _
+from ..templating import day_words
 from . import bp, loans, photos, queries, things, waitlist
 from .errors import LendingError
 from .forms import (CATEGORY_LABELS, CONDITION_LABELS, ExtendForm, MoveDatesForm, NewThingForm, NoteForm, PhotoForm,
@@ -135,7 +136,7 @@ def _gathering_choices(circle) -> list[GatheringChoice]:
     rows = db.session.execute(select(Gathering.id, Gathering.title, Gathering.starts_local).where(
         Gathering.circle_id == circle.id, Gathering.status != "cancelled", Gathering.starts_at > utcnow())
         .order_by(Gathering.starts_at).limit(8)).all()
-    return [GatheringChoice(r[0], f"{r[1]} ({r[2]:%Y-%m-%d})") for r in rows]
+    return [GatheringChoice(r[0], f"{r[1]} ({day_words(r[2].date())})") for r in rows]
 
 
 def _thing_page(circle, membership, thing, request_form=None, wait_form=None, note_form=None,
