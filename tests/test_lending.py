@@ -158,6 +158,11 @@ def test_taken_dates_are_refused_with_the_next_free_ones(app):
     assert f"The next free dates: {day_in_words(app, 6)} to {day_in_words(app, 7)}." in message, message
     # Who has it is not said.
     assert "Chiara" not in response.get_data(as_text=True)
+    # The waitlist opens below with the same days: waiting for them is one tap.
+    page = response.get_data(as_text=True)
+    assert re.search(r"<details open>\s*<summary>Dates taken\? Join the waitlist", page)
+    assert f'id="wait-start" name="start_date" value="{day(app, 3)}"' in page
+    assert f'id="wait-end" name="end_date" value="{day(app, 4)}"' in page
     # The buffer counts: a loan ending the day before also blocks its own buffer.
     assert ask(bruno, ids["thing_path"], day(app, 0), day(app, 0)).status_code == 303
     assert count_reservations(app) == 2

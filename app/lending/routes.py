@@ -190,7 +190,12 @@ def ask(circle, membership, thing_id):
             flash(_("It is yours for those dates.") if made.status == "accepted"
                   else _("Asked. You will hear by mail when the owner answers."), "success")
             return _to_thing(circle, thing_id)
-    return _thing_page(circle, membership, _thing(circle, thing_id), request_form=form, status=422)
+    wait_form = None
+    if form.start_date.errors and form.start_date.data and form.end_date.data:
+        # The dates are taken: the waitlist below opens with the same days, so waiting for them is one tap.
+        wait_form = WaitForm(formdata=None, start_date=form.start_date.data, end_date=form.end_date.data)
+    return _thing_page(circle, membership, _thing(circle, thing_id), request_form=form, wait_form=wait_form,
+                       status=422)
 
 
 @bp.route("/c/<slug>/library/<int:thing_id>/wait", methods=["POST"])
