@@ -182,8 +182,8 @@ def ask(circle, membership, thing_id):
             gathering_id = None
         try:
             with write_unit():
-                made = loans.request(db.session.get(Thing, found.id, populate_existing=True), current_user, form.start_date.data,
-                                     form.end_date.data, form.message.data or "", gathering_id)
+                made = loans.request(found, current_user, form.start_date.data, form.end_date.data,
+                                     form.message.data or "", gathering_id)
         except LendingError as error:
             show_error(form, error)
         else:
