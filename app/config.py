@@ -14,6 +14,20 @@ def _bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _hours(name: str, default: tuple[int, int]) -> tuple[int, int]:
+    """"21-8": from 21:00 until 08:00, local hours; equal hours ("0-0"): none."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        start, end = (int(part) for part in value.split("-"))
+    except ValueError:
+        raise ValueError(f'{name} is two hours with a dash, as "21-8"; not {value!r}') from None
+    if not (0 <= start <= 23 and 0 <= end <= 23):
+        raise ValueError(f"{name}: hours run from 0 to 23; not {value!r}")
+    return start, end
+
+
 def instance_secret(instance_path: str, name: str, make) -> str:
     """The secret in the environment variable ``name``, else in the file
     ``instance/<name in lower case>``, made by ``make()`` when missing.
@@ -89,6 +103,9 @@ def from_environment(instance_path: str) -> dict:
         "GATHERINGS_WEEKS_AHEAD": int(os.environ.get("GATHERINGS_WEEKS_AHEAD", "8")),
         "LIMIT_REPLY_PER_DISCUSSION": os.environ.get("LIMIT_REPLY_PER_DISCUSSION", "5 per minute"),
         "LIMIT_REPORTS_PER_MEMBER": os.environ.get("LIMIT_REPORTS_PER_MEMBER", "10 per hour"),
+        # Quiet hours for whoever has not chosen (from, until; local hours): notices
+        # that come right away wait until they end. Equal hours: none.
+        "QUIET_HOURS": _hours("QUIET_HOURS", (21, 8)),
         # Serve a page seen again, with nothing written since, as it was made (app/pagecache.py).
         "PAGE_CACHE": _bool("PAGE_CACHE", True),
         # Who runs this server, for the push services (a mailto: or https: address).
@@ -106,9 +123,6 @@ class Defaults:
              "app.trust", "app.closing", "app.home", "app.pwa"]
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    # Quiet hours for whoever has not chosen (from, until; local hours): notices
-    # that come right away wait until they end. Equal hours: none.
-    QUIET_HOURS = (21, 8)
     MAX_CONTENT_LENGTH = 1024 * 1024  # 1 MiB: no form of ours comes near it
     # The CSRF token lives as long as the session: an installed app left open
     # for hours must still be able to post.

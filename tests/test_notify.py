@@ -584,3 +584,19 @@ def test_the_readme_lists_every_kind_of_notice_with_its_default(app):
     assert kinds, "no kinds of notice registered"
     assert {name: rows.get(name) for name in kinds} == {name: words[d] for name, d in kinds.items()}
     assert set(rows) <= set(kinds), set(rows) - set(kinds)  # nothing listed that no area sends
+
+
+def test_default_quiet_hours_come_from_the_environment(monkeypatch, tmp_path):
+    import pytest
+
+    from app.config import from_environment
+
+    monkeypatch.delenv("QUIET_HOURS", raising=False)
+    assert from_environment(str(tmp_path))["QUIET_HOURS"] == (21, 8)
+    for value, hours in (("22-7", (22, 7)), ("0-0", (0, 0)), (" 6 - 9 ", (6, 9))):
+        monkeypatch.setenv("QUIET_HOURS", value)
+        assert from_environment(str(tmp_path))["QUIET_HOURS"] == hours
+    for bad in ("22", "22-x", "25-7", "-3-4", ""):
+        monkeypatch.setenv("QUIET_HOURS", bad)
+        with pytest.raises(ValueError, match="QUIET_HOURS"):
+            from_environment(str(tmp_path))
