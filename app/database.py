@@ -4,6 +4,8 @@ the one unit of work that writes, row locks, and counted resources."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
@@ -53,6 +55,22 @@ class UTCDateTime(TypeDecorator):
 IMMEDIATE = "communitarium_immediate"
 
 
+def _use_wal(cursor, within: float = 10.0) -> None:
+    """WAL mode, kept in the file once set. Setting it needs the file to itself
+    for a moment, and SQLite answers "database is locked" at once, without the
+    busy timeout, while another connection holds it: two processes opening a
+    new file together (two upgrades started at once) saw that. So: try again."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def install_sqlite_recipe(engine: Engine) -> None:
     """SQLAlchemy's documented pysqlite recipe for real transactions.
 
@@ -67,9 +85,9 @@ def install_sqlite_recipe(engine: Engine) -> None:
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
+        _use_wal(cursor)
+        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
