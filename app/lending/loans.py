@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import User
-from ..database import lock, utcnow
+from ..database import utcnow
 from ..extensions import db
 from ..i18n import _
 from ..links import external_url
@@ -123,11 +123,7 @@ def lock_reservation(reservation_id: int) -> Reservation:
     so they queue on that one row. Without it, on PostgreSQL, two writers whose
     dates meet each wait in the exclusion constraint for the other to end: a
     deadlock, which one of them gets as an error (seen in 50 requests at once)."""
-    thing_id = db.session.scalar(select(Reservation.thing_id).where(Reservation.id == reservation_id))
-    if thing_id is None:
-        raise LendingError(_("There is no such request."))
-    things.lock_for(thing_id)
-    reservation = lock(Reservation, reservation_id)
+    reservation = things.lock_after_thing(Reservation, reservation_id)
     if reservation is None:
         raise LendingError(_("There is no such request."))
     return reservation

@@ -85,6 +85,19 @@ def blocked_reason(thing: Thing) -> str | None:
     return None
 
 
+def lock_after_thing(model, row_id: int):
+    """A row of ``model`` (a reservation, a place in line), locked after its
+    thing's row: the order every writer of a thing's reservations and waitlist
+    keeps (loans.lock_reservation says why). None if there is no such row."""
+    from ..database import lock
+
+    thing_id = db.session.scalar(select(model.thing_id).where(model.id == row_id))
+    if thing_id is None:
+        return None
+    lock_for(thing_id)
+    return lock(model, row_id)
+
+
 def lock_for(thing_id: int) -> Thing:
     """The thing's row, locked for the unit.
 

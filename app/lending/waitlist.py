@@ -10,12 +10,12 @@ import datetime as dt
 from sqlalchemy import or_, select
 
 from ..auth.models import User
-from ..database import lock, utcnow
+from ..database import utcnow
 from ..extensions import db
 from ..i18n import _
 from .errors import LendingError
 from .models import Thing, WaitEntry
-from .things import lock_for
+from .things import lock_after_thing
 
 OFFER_HOURS = 48
 
@@ -45,18 +45,8 @@ def join(thing: Thing, user: User, start: dt.date, end: dt.date) -> WaitEntry:
     return entry
 
 
-def _lock_entry(entry_id: int) -> WaitEntry | None:
-    """The place in line, locked after its thing's row: the order every writer
-    of a thing's reservations and waitlist keeps (loans.lock_reservation)."""
-    thing_id = db.session.scalar(select(WaitEntry.thing_id).where(WaitEntry.id == entry_id))
-    if thing_id is None:
-        return None
-    lock_for(thing_id)
-    return lock(WaitEntry, entry_id)
-
-
 def leave(entry_id: int, user: User) -> None:
-    entry = _lock_entry(entry_id)
+    entry = lock_after_thing(WaitEntry, entry_id)
     if entry is None or entry.user_id != user.id:
         raise LendingError(_("That place on the waitlist is not yours."))
     was_offered = entry.status == "offered"
@@ -105,7 +95,7 @@ def take_offer(entry_id: int, user: User):
     """Take an open offer: a request for the dates asked, through the usual rule."""
     from . import loans
 
-    entry = _lock_entry(entry_id)
+    entry = lock_after_thing(WaitEntry, entry_id)
     if entry is None or entry.user_id != user.id:
         raise LendingError(_("That place on the waitlist is not yours."))
     if entry.status != "offered" or entry.offer_until <= utcnow():
