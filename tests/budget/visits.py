@@ -116,13 +116,18 @@ class Recorder:
     def _failed(self, event):
         entry = self.page_requests.pop(event["requestId"], None)
         if entry is not None:
-            self._close(entry, 0, None, entry.get("cached"))
+            self._close(entry, 0, None, entry.get("cached"), failed=True)
 
-    def _close(self, entry, size, status, cached):
+    def _close(self, entry, size, status, cached, failed=False):
         if entry["url"].startswith("data:"):
             return  # not a request to anyone
+        # A request that joined an HTTP cache entry another was still writing (the page's icon while the
+        # worker precached the same URL) finishes with status 200, no cache flag and no bytes at all: it
+        # waited for that other transfer, and nothing of its own crossed the wire. A real answer from the
+        # network has at least its headers' bytes.
+        network = not cached and (size > 0 or failed)
         self.done.append(Transfer(entry["url"], "page", entry.get("resource", "Other"), status,
-                                  0 if cached else size, not cached))
+                                  size if network else 0, network))
 
     def _worker_request(self, request):
         if request.service_worker is None:
